@@ -1,0 +1,97 @@
+// The agent's in-process entry point: runs one phase of one iteration and returns what it
+// did and saw. It never judges the data; a failure to run is a report with Error set.
+using Harness.Agent.Interop;
+using Harness.Workload;
+
+namespace Harness.Agent;
+
+/// <summary>Executes an <see cref="AgentRequest"/> on this machine. Progress goes to the log writer.</summary>
+public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
+{
+    public const string AfterFsync = "after-fsync";
+    public const string AfterRemount = "after-remount";
+    public const string AfterDropCaches = "after-drop-caches";
+
+    /// <summary>Runs the phase on a pool thread (it blocks in system calls). Throws only when cancelled.</summary>
+    public Task<AgentReport> RunAsync(AgentRequest request, CancellationToken cancellationToken) =>
+        Task.Run(() => Run(request, cancellationToken), cancellationToken);
+
+    /// <summary>A report for a request that could not even be read.</summary>
+    public AgentReport Failed(AgentPhase phase, string error)
+    {
+        var facts = MachineFacts.Read(environment, log);
+        return new AgentReport(phase, facts.Kernel, facts.CpuCount, [], [], 0, error);
+    }
+
+    private AgentReport Run(AgentRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var facts = MachineFacts.Read(environment, log);
+        IReadOnlyList<IoRecord> ios = [];
+        var passes = new List<ReadbackPass>();
+        var seconds = 0.0;
+        try
+        {
+            var plan = Validate(request);
+            var path = Path.Combine(request.Directory, request.FileName);
+            log.WriteLine($"harness-agent: {request.Phase} phase, iteration {request.Iteration}, kernel {facts.Kernel}, {facts.CpuCount} CPUs");
+            switch (request.Phase)
+            {
+                case AgentPhase.Write:
+                {
+                    FreeSpaceDirt.Write(request.Directory, request.Spec.DirtyBytes, SeedMix.Mix(plan.RunTag, 0xD1), log, cancellationToken);
+                    using var file = TargetFile.Create(path, request.Spec, plan.RunTag, log, cancellationToken);
+                    log.WriteLine($"harness-agent: {plan.Ios.Count} writes, queue depth {request.Spec.QueueDepth}");
+                    var workload = AioWorkload.Run(file, path, plan, environment.Time, cancellationToken);
+                    (ios, seconds) = (workload.Ios, workload.Seconds);
+                    log.WriteLine($"harness-agent: workload took {seconds:F3} s");
+                    Posix.Fsync(file, path);
+                    passes.Add(Readback.Read(file, path, plan.ReadbackLength, AfterFsync, cancellationToken));
+                    break;
+                }
+                case AgentPhase.Readback:
+                {
+                    if (request.DropCaches) MachineFacts.DropCaches(environment);
+                    using var file = Posix.Open(path, OpenFlags.ReadOnly | OpenFlags.Direct | OpenFlags.CloseOnExec);
+                    passes.Add(Readback.Read(file, path, plan.ReadbackLength, request.DropCaches ? AfterDropCaches : AfterRemount, cancellationToken));
+                    break;
+                }
+                default:
+                    throw new AgentException($"unknown phase {request.Phase}; valid: {string.Join(", ", Enum.GetNames<AgentPhase>())}");
+            }
+            log.WriteLine($"harness-agent: read back {plan.ReadbackLength} bytes as {passes[^1].Runs.Count} runs");
+            return new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Expected failures carry a message written for the reader; anything else is a bug
+            // here, so keep its type and stack on stderr.
+            var error = e is NativeErrorException or AgentException or IOException or UnauthorizedAccessException
+                ? e.Message
+                : $"{e.GetType().Name}: {e.Message}";
+            log.WriteLine($"harness-agent: error: {error}");
+            if (error != e.Message) log.WriteLine(e);
+            return new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, error);
+        }
+    }
+
+    // The harness validated the spec; these checks only protect the agent itself (buffers,
+    // paths) from a request that was built by hand or truncated in transit.
+    private static WorkloadPlan Validate(AgentRequest request)
+    {
+        if (request.Spec is null) throw new AgentException("request has no spec");
+        if (string.IsNullOrEmpty(request.Directory)) throw new AgentException("request has no directory");
+        if (!System.IO.Directory.Exists(request.Directory)) throw new AgentException($"directory {request.Directory} does not exist");
+        if (string.IsNullOrEmpty(request.FileName) || request.FileName is "." or ".." or FreeSpaceDirt.FileName
+            || request.FileName.Contains('/'))
+            throw new AgentException($"file name '{request.FileName}' must be a plain name other than '.', '..' and '{FreeSpaceDirt.FileName}'");
+        if (request.Spec.QueueDepth < 1) throw new AgentException($"queue depth {request.Spec.QueueDepth} must be at least 1");
+        var plan = PlanBuilder.Build(request.Spec, request.Iteration);
+        foreach (var io in plan.Ios)
+        {
+            if (io.Length <= 0 || io.Length % SectorFormat.SectorSize != 0 || io.Offset < 0)
+                throw new AgentException($"IO {io.Index} ({io.Length} bytes at {io.Offset}) is not whole 512-byte sectors at a non-negative offset");
+        }
+        return plan;
+    }
+}

@@ -1,0 +1,42 @@
+// Filesystems are data: how to format an image file and how to mount it. A new
+// filesystem is one entry here, not a switch in five places.
+using System.Globalization;
+using Harness.Yaml;
+
+namespace Harness.Filesystems;
+
+/// <summary>How to make and mount one filesystem. "{block}" in mkfs arguments becomes the case's fs block size.</summary>
+public sealed record FilesystemSpec(
+    string Name,
+    string MkfsProgram,
+    IReadOnlyList<string> MkfsArguments,
+    string MountType,
+    long MinImageSize,
+    string DebianPackage,
+    string Role)
+{
+    /// <summary>mkfs arguments for an image, with the block size filled in; the image path goes last.</summary>
+    public IReadOnlyList<string> MkfsArgumentsFor(int blockSize, string imagePath) =>
+        [.. MkfsArguments.Select(a => a.Replace("{block}", blockSize.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)), imagePath];
+}
+
+/// <summary>The filesystems the harness knows. Unknown names fail with the list.</summary>
+public static class FilesystemCatalog
+{
+    public static IReadOnlyList<FilesystemSpec> All { get; } =
+    [
+        new("ext4", "mkfs.ext4", ["-F", "-q", "-b", "{block}"], "ext4", 64L << 20, "e2fsprogs",
+            "unwritten extents; serialises unaligned AIO DIO since v2.6.38"),
+        new("xfs", "mkfs.xfs", ["-f", "-q", "-b", "size={block}"], "xfs", 300L << 20, "xfsprogs",
+            "unwritten extents; serialises unaligned DIO since v2.6.38"),
+        new("btrfs", "mkfs.btrfs", ["-f", "-q", "-s", "{block}"], "btrfs", 128L << 20, "btrfs-progs",
+            "negative control: sub-block direct writes fall back to buffered IO"),
+        new("ext2", "mkfs.ext2", ["-F", "-q", "-b", "{block}"], "ext2", 16L << 20, "e2fsprogs",
+            "fs/direct-io.c user without unwritten extents"),
+    ];
+
+    public static FilesystemSpec Find(string name) =>
+        All.FirstOrDefault(f => f.Name == name)
+        ?? throw new InputException(new InputProblem("--fs", 0, 0, "--fs",
+            $"unknown filesystem '{name}'; valid: {string.Join(", ", All.Select(f => f.Name))}"));
+}

@@ -1,0 +1,41 @@
+// A machine is where a cell runs: the host kernel today; QEMU, QEMU-in-Docker and a Swarm
+// later. All of them take the same request and stream back raw agent reports; judging
+// happens on the host, in one golden model, for every machine kind.
+using Harness.Cases;
+using Harness.Filesystems;
+using Harness.Workload;
+
+namespace Harness.Machines;
+
+/// <summary>One cell: a filesystem and a case, repeated, on one machine.</summary>
+public sealed record CellRequest(
+    string CellId,
+    FilesystemSpec Filesystem,
+    CaseSpec Case,
+    int Repeats,
+    string WorkDirectory,
+    string LogDirectory);
+
+/// <summary>What one iteration brought back, unjudged. A null report means that phase did not run.</summary>
+public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport? Readback, string? Error);
+
+/// <summary>Facts about where a cell ran, recorded with every result.</summary>
+public sealed record MachineFacts(string Kind, string Kernel, int CpuCount, string Detail);
+
+/// <summary>Runs cells. Implementations own their resources and release them on cancel.</summary>
+public interface IMachine
+{
+    /// <summary>The kind name ("local", "qemu", ...), as users type it.</summary>
+    string Kind { get; }
+
+    /// <summary>Why this machine cannot run here, or null when it can.</summary>
+    Task<string?> CheckAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs every iteration of a cell, yielding each as it finishes (so an interrupted run keeps them).</summary>
+    IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, CancellationToken cancellationToken);
+
+    MachineFacts Describe();
+}
+
+/// <summary>The machine itself broke (mkfs, mount, agent crash): the cell is ERROR, not FAIL.</summary>
+public sealed class MachineException(string message, Exception? inner = null) : Exception(message, inner);

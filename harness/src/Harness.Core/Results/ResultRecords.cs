@@ -1,0 +1,57 @@
+// Results as data: every report (terminal table, JSON today; JUnit, KCIDB, HTML later)
+// renders these records, never the live objects of a run.
+using Harness.Golden;
+using Harness.Machines;
+using Harness.Verdicts;
+
+namespace Harness.Results;
+
+/// <summary>One judged read-back pass. Findings are capped; <see cref="FindingCount"/> is the true total.</summary>
+public sealed record PassResult(string Pass, long SectorsChecked, int FindingCount, IReadOnlyDictionary<string, int> FindingsByClass, IReadOnlyList<Finding> Findings);
+
+/// <summary>One iteration of one cell.</summary>
+public sealed record IterationResult(
+    string CellId,
+    int Iteration,
+    Outcome Outcome,
+    string? Error,
+    string Kernel,
+    int CpuCount,
+    int IoCount,
+    int IoErrors,
+    double WorkloadSeconds,
+    double Iops,
+    IReadOnlyList<PassResult> Passes);
+
+/// <summary>What a cell was asked to do.</summary>
+public sealed record CellInput(string CellId, string Filesystem, string Case, string CaseFile, string CaseSha256, ulong Seed, int Repeats);
+
+/// <summary>A cell's summary over its iterations.</summary>
+public sealed record CellResult(
+    CellInput Input,
+    Outcome Outcome,
+    int Passed,
+    int Failed,
+    int Errored,
+    string? Error,
+    IReadOnlyDictionary<string, int> FindingsByClass,
+    double MedianIops,
+    string Kernel,
+    int CpuCount,
+    DateTimeOffset Started,
+    double Seconds);
+
+/// <summary>The run record: inputs, versions, where it ran, and each cell as it finished.</summary>
+public sealed record RunRecord(
+    string RunId,
+    DateTimeOffset Started,
+    DateTimeOffset? Finished,
+    string CommandLine,
+    string HarnessVersion,
+    string DotnetVersion,
+    string HostKernel,
+    MachineFacts Machine,
+    IReadOnlyList<CellInput> Inputs,
+    IReadOnlyList<CellResult> Cells,
+    Outcome? Outcome,
+    bool Interrupted);

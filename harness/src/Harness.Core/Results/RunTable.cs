@@ -1,0 +1,31 @@
+// The short table printed at the end of a run. Plain text so it can be diffed and snapshotted.
+using System.Globalization;
+using System.Text;
+using Harness.Verdicts;
+
+namespace Harness.Results;
+
+public static class RunTable
+{
+    public static string Render(RunRecord run)
+    {
+        var rows = new List<string[]> { new[] { "cell", "fs", "case", "outcome", "pass", "fail", "error", "findings", "median IOPS", "seconds" } };
+        foreach (var c in run.Cells)
+        {
+            var findings = c.FindingsByClass.Count == 0 ? "-" : string.Join(" ", c.FindingsByClass.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}:{kv.Value}"));
+            rows.Add([c.Input.CellId, c.Input.Filesystem, c.Input.Case, Outcomes.Word(c.Outcome),
+                N(c.Passed), N(c.Failed), N(c.Errored), findings, c.MedianIops.ToString("F0", CultureInfo.InvariantCulture), c.Seconds.ToString("F1", CultureInfo.InvariantCulture)]);
+        }
+        var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
+        var sb = new StringBuilder();
+        foreach (var row in rows)
+            sb.AppendLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
+        var overall = run.Outcome is { } o ? Outcomes.Word(o) : "UNFINISHED";
+        sb.AppendLine($"run {run.RunId}: {overall}{(run.Interrupted ? " (interrupted: finished cells kept)" : "")}");
+        foreach (var c in run.Cells.Where(c => c.Error is not null))
+            sb.AppendLine($"  {c.Input.CellId}: {c.Error}");
+        return sb.ToString();
+    }
+
+    private static string N(int n) => n.ToString(CultureInfo.InvariantCulture);
+}

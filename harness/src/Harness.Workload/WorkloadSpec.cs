@@ -1,0 +1,45 @@
+// What one iteration of a case asks the agent to do. Shared by the harness (which judges)
+// and the agent (which executes); the plan is recomputed from it on both sides, never shipped.
+namespace Harness.Workload;
+
+/// <summary>How the target file is prepared before the concurrent writes.</summary>
+public enum FilePreparation
+{
+    /// <summary>ftruncate to size: every block is a hole (generic/240's setup).</summary>
+    Sparse,
+    /// <summary>fallocate'd: unwritten extents that the writes must convert.</summary>
+    Unwritten,
+    /// <summary>Fully written with a known pattern first: no block is new.</summary>
+    Written,
+    /// <summary>Empty file: every write extends it past EOF.</summary>
+    Extending,
+}
+
+/// <summary>How IO offsets and lengths are chosen.</summary>
+public enum IoPattern
+{
+    /// <summary>IO i at start + i*stride, io-size long (generic/240's pattern when stride = size = fs block).</summary>
+    Stride,
+    /// <summary>Random fs blocks, each cut into random sub-block pieces written in random order.</summary>
+    RandomSubBlock,
+    /// <summary>Random aligned offsets in a hot region, so writes overlap each other.</summary>
+    Overlap,
+}
+
+/// <summary>
+/// The validated parameters of a workload. Offsets and sizes are in bytes; the agent's
+/// sector format uses 512-byte units, so everything here is a multiple of <see cref="Alignment"/>.
+/// </summary>
+public sealed record WorkloadSpec(
+    long FileSize,
+    int FsBlockSize,
+    int IoSize,
+    int Alignment,
+    IoPattern Pattern,
+    long Stride,
+    long Start,
+    int QueueDepth,
+    int IoCount,
+    FilePreparation Preparation,
+    long DirtyBytes,
+    ulong Seed);

@@ -8,6 +8,7 @@ namespace Harness.Workload;
 /// </summary>
 public sealed record SectorRun(long FirstSector, int Count, SectorKind Kind, ulong Tag, int Io, int FirstSectorInIo, long FirstClaimedOffset, bool Intact)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public long EndSector => FirstSector + Count;
 
     /// <summary>The decoded header of the i-th sector of this run.</summary>

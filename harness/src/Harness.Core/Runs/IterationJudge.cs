@@ -14,6 +14,9 @@ public static class IterationJudge
     /// <summary>Findings kept per pass in the record; the count is always the full one.</summary>
     public const int MaxFindingsKept = 64;
 
+    /// <summary>IOs listed per finding in the record: a truncated file can touch every IO of the plan.</summary>
+    public const int MaxIosPerFinding = 64;
+
     public static IterationResult Judge(string cellId, CaseSpec @case, IterationRaw raw)
     {
         var write = raw.Write;
@@ -39,7 +42,7 @@ public static class IterationJudge
                 judged.SectorsChecked,
                 judged.Findings.Count,
                 judged.Findings.GroupBy(f => ClassWord(f.Class)).ToDictionary(g => g.Key, g => g.Count()),
-                judged.Findings.Take(MaxFindingsKept).ToArray()));
+                judged.Findings.Take(MaxFindingsKept).Select(f => f with { IosInFlight = f.IosInFlight.Take(MaxIosPerFinding).ToArray() }).ToArray()));
         }
 
         var ioErrors = write.Ios.Count(io => io.Result != plan.Ios[io.Index].Length);

@@ -72,7 +72,7 @@ internal sealed class SyntheticDisk
         return this;
     }
 
-    /// <summary>Flips one bit pattern in a sector; past the 36-byte header by default, so only the checksum notices.</summary>
+    /// <summary>Corrupts one byte of a sector; past the 36-byte header by default, so only the checksum notices.</summary>
     public SyntheticDisk FlipByte(long sector, int byteInSector = 100)
     {
         _bytes[sector * Sector + byteInSector] ^= 0xA5;

@@ -30,7 +30,7 @@ fio_round() {
 }
 harness_round() {
   local out; out=$(mktemp -d)
-  HARNESS_AGENT=$AGENT "$HARNESS" run --machine local --dir "$MNT" --case seed --repeats 1 \
+  HARNESS_AGENT=$AGENT "$HARNESS" run --machine local --dir "$MNT" --fs "$FS" --case seed --repeats 1 \
       --results "$out" --cases-dir cases >/dev/null 2>&1 || true
   jq '.medianIops' "$out"/*/cells/*/cell.json
   rm -rf "$out"

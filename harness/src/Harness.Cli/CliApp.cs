@@ -4,7 +4,10 @@ using System.CommandLine;
 using Harness.Cases;
 using Harness.Faults;
 using Harness.Filesystems;
+using Harness.Guest;
+using Harness.Kernels;
 using Harness.Machines;
+using Harness.Machines.Qemu;
 using Harness.Results;
 using Harness.Runs;
 using Harness.Verdicts;
@@ -24,6 +27,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             "Exit codes: 0 all pass, 1 corruption found, 2 usage or input error, 3 infrastructure error.");
         root.Subcommands.Add(RunCommand(cancellationToken));
         root.Subcommands.Add(CasesCommand());
+        root.Subcommands.Add(KernelsCommand(cancellationToken));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -51,7 +55,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
     private Command RunCommand(CancellationToken cancellationToken)
     {
-        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel)", DefaultValueFactory = _ => "local" };
+        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel) or qemu (a booted --kernel)", DefaultValueFactory = _ => "local" };
         var fs = new Option<string[]>("--fs")
         {
             Description = $"Filesystems, comma separated ({string.Join(", ", FilesystemCatalog.All.Select(f => f.Name))})",
@@ -73,15 +77,29 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var agent = new Option<string?>("--agent") { Description = "Agent binary to use (default: the one built beside harness, or $HARNESS_AGENT)" };
         var fault = new Option<string?>("--fault") { Description = $"Deliberately corrupt the image between write and read-back, to prove detection ({string.Join(", ", FaultCatalog.Names)})" };
 
+        var kernel = new Option<string>("--kernel") { Description = "qemu: kernel spec by name or path (see 'harness kernels list')", DefaultValueFactory = _ => "debian-6.1-cloud" };
+        var kernelsDir = KernelsDirOption();
+        var jobs = new Option<int?>("--jobs") { Description = "Cells at once (qemu default: bounded by cores and memory; local: 1)" };
+        var accel = new Option<string>("--accel") { Description = "qemu: auto (KVM if a probe boot works, else TCG), kvm, or tcg", DefaultValueFactory = _ => "auto" };
+        accel.AcceptOnlyFromAmong("auto", "kvm", "tcg");
+        var backend = new Option<string>("--backend") { Description = "qemu: test disk backend, aio=threads|native|io_uring,cache=none|writeback|writethrough|directsync|unsafe", DefaultValueFactory = _ => "aio=threads,cache=none" };
+        var memory = new Option<int>("--memory") { Description = "qemu: guest memory, MiB", DefaultValueFactory = _ => 1024 };
+        var cpus = new Option<int>("--cpus") { Description = "qemu: guest CPUs", DefaultValueFactory = _ => 2 };
+        var bootTimeout = new Option<int>("--boot-timeout") { Description = "qemu: seconds to the guest's boot marker", DefaultValueFactory = _ => 120 };
+        var deadline = new Option<int>("--deadline") { Description = "qemu: seconds without a result before an iteration is declared hung", DefaultValueFactory = _ => 600 };
+
         var command = new Command("run", "Run cases on filesystems on a machine; print a table and write results/<run-id>/")
         {
             machine, fs, cases, casesDir, repeats, dir, imageSize, results, cache, agent, fault,
+            kernel, kernelsDir, jobs, accel, backend, memory, cpus, bootTimeout, deadline,
         };
         command.SetAction(async (parse, _) =>
         {
             var machineKind = parse.GetValue(machine)!;
-            if (machineKind != "local")
-                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local"));
+            if (machineKind is not ("local" or "qemu"))
+                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu"));
+            if (parse.GetValue(jobs) is < 1)
+                throw new InputException(new InputProblem("--jobs", 0, 0, "--jobs", "must be at least 1"));
             if (parse.GetValue(repeats) is < 1)
                 throw new InputException(new InputProblem("--repeats", 0, 0, "--repeats", "must be at least 1"));
             if (!ByteSize.TryParse(parse.GetValue(imageSize), out var imageBytes) || imageBytes < (16L << 20))
@@ -90,17 +108,44 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             var catalog = new CaseCatalog(parse.GetValue(casesDir)!);
             var selected = SplitList(parse.GetValue(cases)).Select(catalog.Find).ToArray();
             var faultInjector = parse.GetValue(fault) is { } f ? FaultCatalog.Create(f) : null;
-            var cacheDir = Path.GetFullPath(parse.GetValue(cache) ?? Environment.GetEnvironmentVariable("HARNESS_CACHE") ?? ".cache");
+            var cacheDir = CacheDir(parse.GetValue(cache));
 
-            var local = new LocalMachine(new LocalMachineOptions(AgentBinary.Default(parse.GetValue(agent)), imageBytes, parse.GetValue(dir), faultInjector));
-            if (await local.CheckAsync(cancellationToken) is { } problem)
+            IMachine target;
+            int jobCount;
+            if (machineKind == "local")
             {
-                stderr.WriteLine($"harness: local machine: {problem}");
+                target = new LocalMachine(new LocalMachineOptions(AgentBinary.Default(parse.GetValue(agent)), imageBytes, parse.GetValue(dir), faultInjector));
+                jobCount = parse.GetValue(jobs) ?? 1;
+            }
+            else
+            {
+                if (parse.GetValue(dir) is not null || faultInjector is not null)
+                    throw new InputException(new InputProblem("--machine", 0, 0, "--machine", "--dir and --fault work with --machine local only"));
+                var spec = new KernelCatalog(parse.GetValue(kernelsDir)!).Find(parse.GetValue(kernel)!);
+                var setup = new QemuSetup(cacheDir, stderr);
+                try
+                {
+                    var options = await setup.PrepareAsync(spec, filesystems, parse.GetValue(agent), parse.GetValue(accel)!,
+                        BlockBackend.Parse(parse.GetValue(backend)!), imageBytes, parse.GetValue(cpus), parse.GetValue(memory),
+                        TimeSpan.FromSeconds(parse.GetValue(bootTimeout)), TimeSpan.FromSeconds(parse.GetValue(deadline)), cancellationToken);
+                    target = new QemuMachine(options, stderr);
+                    jobCount = parse.GetValue(jobs) ?? QemuSetup.DefaultJobs(options);
+                }
+                catch (MachineException e)
+                {
+                    stderr.WriteLine($"harness: qemu machine: {e.Message}");
+                    return ExitInfrastructure;
+                }
+            }
+            if (await target.CheckAsync(cancellationToken) is { } problem)
+            {
+                stderr.WriteLine($"harness: {machineKind} machine: {problem}");
                 return ExitInfrastructure;
             }
-            var executor = new RunExecutor(local, new ResultStore(parse.GetValue(results)!), time, stderr);
+            var executor = new RunExecutor(target, new ResultStore(parse.GetValue(results)!), time, stderr);
             var summary = await executor.RunAsync(
-                new RunRequest(filesystems, selected, parse.GetValue(repeats), Path.Combine(cacheDir, "work"), "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value))),
+                new RunRequest(filesystems, selected, parse.GetValue(repeats), Path.Combine(cacheDir, "work"),
+                    "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)), jobCount),
                 cancellationToken);
             stdout.Write(RunTable.Render(summary.Record));
             stdout.WriteLine($"results: {summary.ResultsPath}");
@@ -132,6 +177,64 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         });
         return new Command("cases", "List and inspect case files") { list, show };
     }
+
+    private static Option<string> KernelsDirOption() => new("--kernels-dir")
+    {
+        Description = "Folder of kernel specs (*.yaml)",
+        DefaultValueFactory = _ => "kernels",
+    };
+
+    private Command KernelsCommand(CancellationToken cancellationToken)
+    {
+        var dirList = KernelsDirOption();
+        var available = new Option<bool>("--available") { Description = "Also ask apt which package versions each Debian spec could fetch" };
+        var list = new Command("list", "List kernel specs: name, source, description") { dirList, available };
+        list.SetAction(async (parse, _) =>
+        {
+            var specs = new KernelCatalog(parse.GetValue(dirList)!).LoadAll();
+            var fetcher = new KernelFetcher(Path.Combine(CacheDir(null), "kernels"), stderr);
+            foreach (var k in specs)
+            {
+                var source = k.Source switch
+                {
+                    DebianPackageSource d => $"debian {d.PackagePattern}",
+                    LocalImageSource l => $"image {l.BzImage}",
+                    _ => k.Source.ToString(),
+                };
+                stdout.WriteLine($"{k.Name,-22} {source}  {k.Description}");
+                if (parse.GetValue(available))
+                    foreach (var v in await fetcher.ListAvailableAsync(k, cancellationToken))
+                        stdout.WriteLine($"{"",-22}   {v}");
+            }
+            return 0;
+        });
+
+        var name = new Argument<string>("kernel") { Description = "Kernel spec name or path" };
+        var dirFetch = KernelsDirOption();
+        var cacheOption = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache)" };
+        var fetch = new Command("fetch", "Fetch (apt-get download + unpack + depmod) a kernel into the cache; print what was fetched") { name, dirFetch, cacheOption };
+        fetch.SetAction(async (parse, _) =>
+        {
+            var spec = new KernelCatalog(parse.GetValue(dirFetch)!).Find(parse.GetValue(name)!);
+            try
+            {
+                var image = await new KernelFetcher(Path.Combine(CacheDir(parse.GetValue(cacheOption)), "kernels"), stderr).FetchAsync(spec, cancellationToken);
+                stdout.WriteLine($"{image.Name}: {image.Release} ({image.Origin})");
+                stdout.WriteLine($"  image:   {image.BzImage}");
+                stdout.WriteLine($"  modules: {image.ModulesDirectory ?? "(none)"}");
+                return 0;
+            }
+            catch (MachineException e)
+            {
+                stderr.WriteLine($"harness: kernels fetch: {e.Message}");
+                return ExitInfrastructure;
+            }
+        });
+        return new Command("kernels", "List and fetch kernels to boot under QEMU") { list, fetch };
+    }
+
+    private static string CacheDir(string? option) =>
+        Path.GetFullPath(option ?? Environment.GetEnvironmentVariable("HARNESS_CACHE") ?? ".cache");
 
     private static IEnumerable<string> SplitList(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct();

@@ -13,7 +13,8 @@ public sealed record FilesystemSpec(
     string MountType,
     long MinImageSize,
     string DebianPackage,
-    string Role)
+    string Role,
+    IReadOnlyList<string> KernelModules)
 {
     /// <summary>mkfs arguments for an image, with the block size filled in; the image path goes last.</summary>
     public IReadOnlyList<string> MkfsArgumentsFor(int blockSize, string imagePath) =>
@@ -26,13 +27,13 @@ public static class FilesystemCatalog
     public static IReadOnlyList<FilesystemSpec> All { get; } =
     [
         new("ext4", "mkfs.ext4", ["-F", "-q", "-b", "{block}"], "ext4", 64L << 20, "e2fsprogs",
-            "unwritten extents; serialises unaligned AIO DIO since v2.6.38"),
+            "unwritten extents; serialises unaligned AIO DIO since v2.6.38", ["ext4"]),
         new("xfs", "mkfs.xfs", ["-f", "-q", "-b", "size={block}"], "xfs", 300L << 20, "xfsprogs",
-            "unwritten extents; serialises unaligned DIO since v2.6.38"),
+            "unwritten extents; serialises unaligned DIO since v2.6.38", ["xfs"]),
         new("btrfs", "mkfs.btrfs", ["-f", "-q", "-s", "{block}"], "btrfs", 128L << 20, "btrfs-progs",
-            "negative control: sub-block direct writes fall back to buffered IO"),
+            "negative control: sub-block direct writes fall back to buffered IO", ["btrfs"]),
         new("ext2", "mkfs.ext2", ["-F", "-q", "-b", "{block}"], "ext2", 16L << 20, "e2fsprogs",
-            "fs/direct-io.c user without unwritten extents"),
+            "fs/direct-io.c user without unwritten extents (served by the ext4 driver when EXT4_USE_FOR_EXT2)", ["ext4"]),
     ];
 
     public static FilesystemSpec Find(string name) =>

@@ -17,7 +17,11 @@ public sealed record CellRequest(
     string LogDirectory);
 
 /// <summary>What one iteration brought back, unjudged. A null report means that phase did not run.</summary>
-public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport? Readback, string? Error);
+public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport? Readback, string? Error)
+{
+    /// <summary>Seconds from machine start to the guest's boot marker (0 where nothing boots).</summary>
+    public double BootSeconds { get; init; }
+}
 
 /// <summary>Facts about where a cell ran, recorded with every result.</summary>
 public sealed record MachineFacts(string Kind, string Kernel, int CpuCount, string Detail);
@@ -38,4 +42,4 @@ public interface IMachine
 }
 
 /// <summary>The machine itself broke (mkfs, mount, agent crash): the cell is ERROR, not FAIL.</summary>
-public sealed class MachineException(string message, Exception? inner = null) : Exception(message, inner);
+public class MachineException(string message, Exception? inner = null) : Exception(message, inner);

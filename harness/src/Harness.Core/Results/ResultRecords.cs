@@ -21,7 +21,14 @@ public sealed record IterationResult(
     int IoErrors,
     double WorkloadSeconds,
     double Iops,
-    IReadOnlyList<PassResult> Passes);
+    IReadOnlyList<PassResult> Passes)
+{
+    /// <summary>Seconds from machine start to the guest's boot marker; 0 on the host kernel.</summary>
+    public double BootSeconds { get; init; }
+}
+
+/// <summary>How a machine failed a cell (kernel panic, boot timeout, ...), with the console excerpt.</summary>
+public sealed record MachineFailure(string Kind, string Message, string? Excerpt, string? ConsoleLog);
 
 /// <summary>What a cell was asked to do.</summary>
 public sealed record CellInput(string CellId, string Filesystem, string Case, string CaseFile, string CaseSha256, ulong Seed, int Repeats);
@@ -39,7 +46,14 @@ public sealed record CellResult(
     string Kernel,
     int CpuCount,
     DateTimeOffset Started,
-    double Seconds);
+    double Seconds)
+{
+    /// <summary>Set when the machine, not the data, ended the cell.</summary>
+    public MachineFailure? Failure { get; init; }
+
+    /// <summary>Boot to agent start of the cell's machine, seconds (0 on the host kernel).</summary>
+    public double BootSeconds { get; init; }
+}
 
 /// <summary>The run record: inputs, versions, where it ran, and each cell as it finished.</summary>
 public sealed record RunRecord(

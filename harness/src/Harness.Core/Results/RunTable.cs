@@ -9,12 +9,13 @@ public static class RunTable
 {
     public static string Render(RunRecord run)
     {
-        var rows = new List<string[]> { new[] { "cell", "fs", "case", "outcome", "pass", "fail", "error", "findings", "median IOPS", "seconds" } };
+        var rows = new List<string[]> { new[] { "cell", "fs", "case", "outcome", "pass", "fail", "error", "findings", "median IOPS", "boot s", "seconds" } };
         foreach (var c in run.Cells)
         {
             var findings = c.FindingsByClass.Count == 0 ? "-" : string.Join(" ", c.FindingsByClass.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}:{kv.Value}"));
             rows.Add([c.Input.CellId, c.Input.Filesystem, c.Input.Case, Outcomes.Word(c.Outcome),
-                N(c.Passed), N(c.Failed), N(c.Errored), findings, c.MedianIops.ToString("F0", CultureInfo.InvariantCulture), c.Seconds.ToString("F1", CultureInfo.InvariantCulture)]);
+                N(c.Passed), N(c.Failed), N(c.Errored), findings, c.MedianIops.ToString("F0", CultureInfo.InvariantCulture),
+                c.BootSeconds > 0 ? c.BootSeconds.ToString("F1", CultureInfo.InvariantCulture) : "-", c.Seconds.ToString("F1", CultureInfo.InvariantCulture)]);
         }
         var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
         var sb = new StringBuilder();
@@ -23,7 +24,7 @@ public static class RunTable
         var overall = run.Outcome is { } o ? Outcomes.Word(o) : "UNFINISHED";
         sb.AppendLine($"run {run.RunId}: {overall}{(run.Interrupted ? " (interrupted: finished cells kept)" : "")}");
         foreach (var c in run.Cells.Where(c => c.Error is not null))
-            sb.AppendLine($"  {c.Input.CellId}: {c.Error}");
+            sb.AppendLine($"  {c.Input.CellId}: {(c.Failure is { } f ? $"[{f.Kind}] {f.Message}" : c.Error)}");
         return sb.ToString();
     }
 

@@ -17,7 +17,10 @@ public static class IterationJudge
     /// <summary>IOs listed per finding in the record: a truncated file can touch every IO of the plan.</summary>
     public const int MaxIosPerFinding = 64;
 
-    public static IterationResult Judge(string cellId, CaseSpec @case, IterationRaw raw)
+    public static IterationResult Judge(string cellId, CaseSpec @case, IterationRaw raw) =>
+        JudgeCore(cellId, @case, raw) with { BootSeconds = raw.BootSeconds };
+
+    private static IterationResult JudgeCore(string cellId, CaseSpec @case, IterationRaw raw)
     {
         var write = raw.Write;
         if (write is null || raw.Error is not null)

@@ -1,10 +1,12 @@
 // Runs a matrix (filesystems x cases) on one machine: streams iterations in, judges them,
 // writes each record as it finishes, prints progress, and keeps what finished on Ctrl-C.
+// Cells run up to RunRequest.Jobs at a time (several QEMUs at once).
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Harness.Cases;
 using Harness.Filesystems;
 using Harness.Machines;
+using Harness.Machines.Qemu;
 using Harness.Results;
 using Harness.Verdicts;
 
@@ -16,12 +18,15 @@ public sealed record RunRequest(
     IReadOnlyList<CaseSpec> Cases,
     int? Repeats,
     string WorkDirectory,
-    string CommandLine);
+    string CommandLine,
+    int Jobs = 1);
 
 public sealed record RunSummary(string RunId, string ResultsPath, RunRecord Record);
 
 public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvider time, TextWriter progress)
 {
+    private readonly TextWriter _progress = TextWriter.Synchronized(progress);
+
     public async Task<RunSummary> RunAsync(RunRequest request, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
@@ -33,34 +38,51 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         var record = new RunRecord(runId, started, null, request.CommandLine, HarnessVersion(), Environment.Version.ToString(),
             HostInfo.KernelRelease(), machine.Describe(), inputs, [], null, false);
         await folder.WriteRunAsync(record, CancellationToken.None);
-        progress.WriteLine($"run {runId}: {inputs.Length} cell(s) on the {machine.Kind} machine; results in {folder.Path}");
+        _progress.WriteLine($"run {runId}: {inputs.Length} cell(s) on the {machine.Kind} machine ({machine.Describe().Detail}), {request.Jobs} at a time; results in {folder.Path}");
 
-        var cells = new List<CellResult>();
+        var finished = new CellResult?[inputs.Length];
+        var gate = new SemaphoreSlim(Math.Max(1, request.Jobs));
+        var recordLock = new SemaphoreSlim(1);
         var interrupted = false;
-        try
+
+        async Task RunOne(int n)
         {
-            for (var n = 0; n < inputs.Length; n++)
+            await gate.WaitAsync(CancellationToken.None);
+            try
             {
+                if (cancellationToken.IsCancellationRequested) return;
                 var input = inputs[n];
                 var fs = request.Filesystems.First(f => f.Name == input.Filesystem);
                 var @case = request.Cases.First(c => c.Name == input.Case);
-                progress.WriteLine($"[{n + 1}/{inputs.Length}] {input.CellId}: {input.Repeats} iteration(s)");
+                _progress.WriteLine($"[{n + 1}/{inputs.Length}] {input.CellId}: {input.Repeats} iteration(s)");
                 var (cell, cancelled) = await RunCellAsync(folder, input, fs, @case, request.WorkDirectory, cancellationToken);
-                cells.Add(cell);
                 await folder.WriteCellAsync(cell, CancellationToken.None);
-                record = record with { Cells = cells.ToArray() };
-                await folder.WriteRunAsync(record, CancellationToken.None);
-                if (cancelled) { interrupted = true; break; }
+                await recordLock.WaitAsync(CancellationToken.None);
+                try
+                {
+                    finished[n] = cell;
+                    interrupted |= cancelled;
+                    record = record with { Cells = finished.OfType<CellResult>().ToArray() };
+                    await folder.WriteRunAsync(record, CancellationToken.None);
+                }
+                finally { recordLock.Release(); }
             }
+            finally { gate.Release(); }
+        }
+
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, inputs.Length).Select(RunOne));
         }
         finally
         {
+            var cells = finished.OfType<CellResult>().ToArray();
             record = record with
             {
-                Cells = cells.ToArray(),
+                Cells = cells,
                 Finished = time.GetUtcNow(),
                 Outcome = Outcomes.Combine(cells.Select(c => c.Outcome)),
-                Interrupted = interrupted || cells.Count < inputs.Length,
+                Interrupted = interrupted || cells.Length < inputs.Length,
             };
             await folder.WriteRunAsync(record, CancellationToken.None);
         }
@@ -73,6 +95,7 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         var clock = Stopwatch.StartNew();
         var iterations = new List<IterationResult>();
         string? error = null;
+        MachineFailure? failure = null;
         var cancelled = false;
         var request = new CellRequest(input.CellId, fs, @case, input.Repeats, workRoot, folder.CellDirectory(input.CellId));
         try
@@ -82,19 +105,26 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
                 var result = IterationJudge.Judge(input.CellId, @case, raw);
                 iterations.Add(result);
                 await folder.WriteIterationAsync(result, CancellationToken.None);
-                progress.WriteLine($"    iteration {raw.Iteration + 1}/{input.Repeats}: {Describe(result)}");
+                _progress.WriteLine($"    {input.CellId} iteration {raw.Iteration + 1}/{input.Repeats}: {Describe(result)}");
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             cancelled = true;
             error = $"interrupted after {iterations.Count} of {input.Repeats} iteration(s)";
-            progress.WriteLine($"    {error}");
+            _progress.WriteLine($"    {input.CellId}: {error}");
+        }
+        catch (GuestFailureException e)
+        {
+            error = e.Message;
+            failure = new MachineFailure(QemuMachine.Word(e.Kind), e.Message.Split('\n')[0], e.Excerpt, e.ConsoleLog);
+            _progress.WriteLine($"    {input.CellId}: ERROR {e.Message}");
         }
         catch (MachineException e)
         {
             error = e.Message;
-            progress.WriteLine($"    ERROR: {e.Message}");
+            failure = new MachineFailure("machine", e.Message, null, null);
+            _progress.WriteLine($"    {input.CellId}: ERROR {e.Message}");
         }
 
         var outcomes = iterations.Select(i => i.Outcome).ToList();
@@ -105,7 +135,7 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
             .GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
         var iops = iterations.Where(i => i.Iops > 0).Select(i => i.Iops).Order().ToArray();
         var first = iterations.FirstOrDefault(i => i.Kernel.Length > 0);
-        return (new CellResult(input, outcome,
+        var cell = new CellResult(input, outcome,
             iterations.Count(i => i.Outcome == Outcome.Pass),
             iterations.Count(i => i.Outcome == Outcome.Fail),
             iterations.Count(i => i.Outcome == Outcome.Error) + (error is not null && !cancelled ? 1 : 0),
@@ -115,7 +145,12 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
             first?.Kernel ?? "",
             first?.CpuCount ?? 0,
             started,
-            clock.Elapsed.TotalSeconds), cancelled);
+            clock.Elapsed.TotalSeconds)
+        {
+            Failure = failure,
+            BootSeconds = iterations.FirstOrDefault()?.BootSeconds ?? 0,
+        };
+        return (cell, cancelled);
     }
 
     private static string Describe(IterationResult r)
@@ -125,7 +160,7 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         var findings = r.Passes.Where(p => p.FindingCount > 0)
             .Select(p => $"{p.Pass}: {string.Join(", ", p.FindingsByClass.Select(kv => $"{kv.Value} {kv.Key}"))}");
         var detail = string.Join("; ", findings);
-        return $"{word} ({r.IoCount} IOs, {r.Iops:F0} IOPS, {r.WorkloadSeconds:F2} s){(detail.Length > 0 ? " " + detail : "")}";
+        return $"{word} ({r.IoCount} IOs, {r.Iops:F0} IOPS, {r.WorkloadSeconds:F2} s, {r.CpuCount} CPUs){(detail.Length > 0 ? " " + detail : "")}";
     }
 
     private static string Sha256(string path)

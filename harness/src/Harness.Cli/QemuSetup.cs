@@ -1,0 +1,49 @@
+// Everything a QEMU run needs before its first cell: the kernel (fetched), the NativeAOT
+// agent, the base initramfs (cached by content) and the acceleration decision.
+using Harness.Filesystems;
+using Harness.Guest;
+using Harness.Kernels;
+using Harness.Machines;
+using Harness.Machines.Qemu;
+
+namespace Harness.Cli;
+
+public sealed class QemuSetup(string cacheDirectory, TextWriter progress)
+{
+    /// <summary>virtio transport, the test disk and the results port; filesystems add their own.</summary>
+    public static readonly IReadOnlyList<string> BaseModules = ["virtio_pci", "virtio_blk", "virtio_console"];
+
+    public async Task<QemuOptions> PrepareAsync(
+        KernelSpec spec, IReadOnlyList<FilesystemSpec> filesystems, string? agentOverride, string accel, BlockBackend backend,
+        long imageSize, int cpus, int memoryMiB, TimeSpan bootTimeout, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        var kernel = await new KernelFetcher(Path.Combine(cacheDirectory, "kernels"), progress).FetchAsync(spec, cancellationToken);
+        var agent = AgentPath(agentOverride);
+        var modules = BaseModules.Concat(filesystems.SelectMany(f => f.KernelModules)).Distinct().ToArray();
+        progress.WriteLine($"initramfs: busybox, agent, modules {string.Join(", ", modules)} for {kernel.Release}");
+        var initramfs = await new InitramfsBuilder(Path.Combine(cacheDirectory, "initramfs"))
+            .BuildBaseAsync(kernel, modules, agent, GuestInit.Script, cancellationToken);
+        var options = new QemuOptions(kernel, initramfs, Acceleration.Tcg, "", backend, imageSize, cpus, memoryMiB,
+            BootTimeout: bootTimeout, IterationDeadline: deadline);
+        var (acceleration, reason) = await AccelerationProbe.DecideAsync(accel, options, Path.Combine(cacheDirectory, "work", "probe"), TimeSpan.FromSeconds(30), cancellationToken);
+        progress.WriteLine($"acceleration: {acceleration.ToString().ToLowerInvariant()} ({reason})");
+        return options with { Acceleration = acceleration, AccelerationReason = reason };
+    }
+
+    /// <summary>Cells at once: one guest per <c>cpus</c> host cores, and what memory allows (1 GiB kept for the host).</summary>
+    public static int DefaultJobs(QemuOptions options)
+    {
+        var byCores = Environment.ProcessorCount / Math.Max(1, options.Cpus);
+        var total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var byMemory = (int)((total - (1L << 30)) / ((options.MemoryMiB + 256L) << 20));
+        return Math.Max(1, Math.Min(byCores, byMemory));
+    }
+
+    // The guest has no .NET runtime: only the NativeAOT agent runs there.
+    private string AgentPath(string? agentOverride)
+    {
+        var candidates = new[] { agentOverride, Environment.GetEnvironmentVariable("HARNESS_AGENT_AOT"), Path.Combine(cacheDirectory, "agent", "harness-agent") };
+        return candidates.FirstOrDefault(p => p is not null && File.Exists(p))
+            ?? throw new MachineException($"no NativeAOT agent at {Path.Combine(cacheDirectory, "agent", "harness-agent")}; run `make agent-aot` (or pass --agent)");
+    }
+}

@@ -1,0 +1,67 @@
+// KVM only when it actually works: on some hosts /dev/kvm opens but a normal guest hangs
+// (DESIGN.md), so "auto" boots the real kernel once under KVM with a deadline and falls
+// back to TCG (thread=multi) if the boot marker does not appear.
+using System.Diagnostics;
+using System.Text;
+using CliWrap;
+using Harness.Guest;
+
+namespace Harness.Machines.Qemu;
+
+public static class AccelerationProbe
+{
+    /// <summary>Decides the acceleration for <paramref name="requested"/> (auto, kvm, tcg); the reason goes in the run record.</summary>
+    public static async Task<(Acceleration Acceleration, string Reason)> DecideAsync(
+        string requested, QemuOptions tcgOptions, string scratch, TimeSpan probeTimeout, CancellationToken cancellationToken)
+    {
+        if (requested == "tcg") return (Acceleration.Tcg, "requested");
+        string? why = null;
+        if (!File.Exists("/dev/kvm")) why = "no /dev/kvm";
+        else
+        {
+            try { using var _ = new FileStream("/dev/kvm", FileMode.Open, FileAccess.ReadWrite); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { why = $"/dev/kvm not usable: {e.Message}"; }
+        }
+        if (why is null)
+        {
+            var seconds = await ProbeBootAsync(tcgOptions with { Acceleration = Acceleration.Kvm }, scratch, probeTimeout, cancellationToken);
+            if (seconds is { } s) return (Acceleration.Kvm, $"KVM probe booted in {s:F1} s");
+            why = $"KVM probe did not boot within {probeTimeout.TotalSeconds:F0} s";
+        }
+        if (requested == "kvm")
+            throw new MachineException($"--accel kvm: {why}");
+        return (Acceleration.Tcg, why + "; using TCG thread=multi");
+    }
+
+    /// <summary>Boots the guest to its marker and stops it; returns seconds to boot, or null on timeout or exit.</summary>
+    public static async Task<double?> ProbeBootAsync(QemuOptions options, string scratch, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(scratch);
+        var paths = new QemuCommandLine.Paths(Path.Combine(scratch, "probe-initrd"), Path.Combine(scratch, "probe-disk.img"),
+            Path.Combine(scratch, "probe-console.log"), Path.Combine(scratch, "probe-results.log"));
+        await using (var f = new FileStream(paths.Disk, FileMode.Create, FileAccess.Write)) f.SetLength(1 << 20);
+        var env = "FS_TYPE=none\nREPEATS=0\nREMOUNT=0\nCRASH=0\nPROBE=1\n";
+        await InitramfsBuilder.WriteCellInitrdAsync(options.BaseInitramfs, [new GuestFile("/harness/cell.env", Encoding.UTF8.GetBytes(env), 0x1A4)], paths.Initrd, cancellationToken);
+        using var kill = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var qemu = Cli.Wrap(options.QemuBinary).WithArguments(QemuCommandLine.Build(options, paths))
+            .WithValidation(CommandResultValidation.None).ExecuteAsync(kill.Token);
+        var console = new ConsoleWatcher(paths.ConsoleLog);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            while (clock.Elapsed < timeout && !qemu.Task.IsCompleted)
+            {
+                console.Poll();
+                if (console.Booted) return clock.Elapsed.TotalSeconds;
+                await Task.Delay(100, cancellationToken);
+            }
+            console.Poll();
+            return console.Booted ? clock.Elapsed.TotalSeconds : null;
+        }
+        finally
+        {
+            await kill.CancelAsync();
+            try { await qemu; } catch (OperationCanceledException) { }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+// The QEMU argument list for one cell, in one place so it can be snapshot-tested.
+using System.Globalization;
+
+namespace Harness.Machines.Qemu;
+
+public static class QemuCommandLine
+{
+    /// <summary>Paths a cell's QEMU reads and writes.</summary>
+    public sealed record Paths(string Initrd, string Disk, string ConsoleLog, string ResultsPort);
+
+    public static IReadOnlyList<string> Build(QemuOptions o, Paths p)
+    {
+        static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
+        var args = new List<string>();
+        args.AddRange(o.Acceleration == Acceleration.Kvm
+            ? ["-accel", "kvm", "-cpu", "host"]
+            : ["-accel", "tcg,thread=multi"]);
+        args.AddRange([
+            "-smp", I(o.Cpus), "-m", I(o.MemoryMiB),
+            // No default devices, no display: the console goes to a file, nothing to a terminal.
+            "-nodefaults", "-display", "none", "-no-reboot",
+            "-kernel", o.Kernel.BzImage, "-initrd", p.Initrd,
+            // panic=-1: reboot at once on panic, which -no-reboot turns into QEMU exiting.
+            "-append", "console=ttyS0 panic=-1 loglevel=4 rdinit=/init",
+            "-chardev", $"file,id=console,path={p.ConsoleLog}", "-serial", "chardev:console",
+            // The test disk: 512-byte logical sectors under 4 KiB fs blocks, so a block has sub-block parts.
+            "-drive", $"file={p.Disk},if=none,id=test,format=raw,aio={o.Backend.Aio},cache={o.Backend.Cache}",
+            "-device", "virtio-blk-pci,drive=test,logical_block_size=512,physical_block_size=512",
+            // Results leave by their own channel, never mixed with kernel messages.
+            "-device", "virtio-serial-pci",
+            "-chardev", $"file,id=results,path={p.ResultsPort}",
+            "-device", $"virtserialport,chardev=results,name={GuestInit.ResultsPortName}",
+        ]);
+        return args;
+    }
+}

@@ -1,0 +1,181 @@
+// Every way a guest can die is a clear outcome, never a hang: tested against a fake QEMU
+// (our own logic) here; the real-kernel versions are in QemuBootTests.
+using System.Text.Json;
+using Harness.Cases;
+using Harness.Filesystems;
+using Harness.Kernels;
+using Harness.Machines;
+using Harness.Machines.Qemu;
+using Harness.Tests.Support;
+using Harness.Workload;
+using Xunit;
+
+namespace Harness.Tests.Qemu;
+
+public sealed class QemuLifecycleTests : IDisposable
+{
+    private readonly string _scratch = Directory.CreateTempSubdirectory("qemu-lifecycle-").FullName;
+
+    public void Dispose() => Directory.Delete(_scratch, recursive: true);
+
+    private QemuMachine Machine(FakeQemu fake, double bootSeconds = 5, double deadlineSeconds = 5, double graceSeconds = 1)
+    {
+        var bz = Path.Combine(_scratch, "bzImage");
+        var initrd = Path.Combine(_scratch, "base.cpio");
+        File.WriteAllText(bz, "not a kernel");
+        File.WriteAllBytes(initrd, []);
+        var kernel = new KernelImage("fake", "0.0.0-fake", bz, null, "test");
+        return new QemuMachine(new QemuOptions(kernel, initrd, Acceleration.Tcg, "test", BlockBackend.Default, 64L << 20,
+            QemuBinary: fake.Path,
+            BootTimeout: TimeSpan.FromSeconds(bootSeconds),
+            IterationDeadline: TimeSpan.FromSeconds(deadlineSeconds),
+            PowerOffGrace: TimeSpan.FromSeconds(graceSeconds)), TextWriter.Null);
+    }
+
+    private CellRequest Cell(int repeats = 1, bool remount = false)
+    {
+        var seed = new CaseCatalog(RepoPaths.Cases).Find("generic-240");
+        var @case = seed with { Readback = remount ? [ReadbackStep.AfterFsync, ReadbackStep.AfterRemount] : [ReadbackStep.AfterFsync] };
+        return new CellRequest("ext4-test", FilesystemCatalog.Find("ext4"), @case, repeats, Path.Combine(_scratch, "work"), Path.Combine(_scratch, "logs"));
+    }
+
+    private static async Task<(List<IterationRaw> Raws, Exception? Error)> Drain(QemuMachine machine, CellRequest cell, CancellationToken ct = default)
+    {
+        var raws = new List<IterationRaw>();
+        try
+        {
+            await foreach (var raw in machine.RunCellAsync(cell, ct)) raws.Add(raw);
+            return (raws, null);
+        }
+        catch (Exception e) { return (raws, e); }
+    }
+
+    private static string Frame(int iteration, string phase)
+    {
+        var report = new AgentReport(phase == "write" ? AgentPhase.Write : AgentPhase.Readback, "fake", 2, [], [new ReadbackPass("after-fsync", 0, [])], 0.1, null);
+        return $"@@begin {iteration} {phase}\n{JsonSerializer.Serialize(report, AgentJsonContext.Default.AgentReport)}\n@@end {iteration} {phase} 0\n";
+    }
+
+    [Fact]
+    public async Task Guest_that_never_boots_is_a_boot_timeout_and_qemu_is_killed()
+    {
+        using var fake = new FakeQemu("sleep 600");
+
+        var (raws, error) = await Drain(Machine(fake, bootSeconds: 1), Cell());
+
+        var failure = Assert.IsType<GuestFailureException>(error);
+        Assert.Equal(GuestFailureKind.BootTimeout, failure.Kind);
+        Assert.Empty(raws);
+        Assert.False(fake.StillRunning());
+    }
+
+    [Fact]
+    public async Task Kernel_panic_on_the_console_is_reported_with_an_excerpt()
+    {
+        using var fake = new FakeQemu(FakeQemu.Boot + """
+
+            printf '[   5.1] BUG: kernel NULL pointer dereference, address: 0000000000000008\n[   5.2] Kernel panic - not syncing: Fatal exception\n' >> "$CONSOLE"
+            exit 0
+            """);
+
+        var (_, error) = await Drain(Machine(fake), Cell());
+
+        var failure = Assert.IsType<GuestFailureException>(error);
+        Assert.Equal(GuestFailureKind.KernelBug, failure.Kind); // the first sign wins: the BUG line precedes the panic
+        Assert.Contains("Kernel panic - not syncing", failure.Excerpt);
+        Assert.True(File.Exists(failure.ConsoleLog));
+    }
+
+    [Fact]
+    public async Task Oops_in_a_guest_that_keeps_running_is_caught_and_qemu_killed()
+    {
+        using var fake = new FakeQemu(FakeQemu.Boot + """
+
+            echo '[   7.0] Oops: 0002 [#1] PREEMPT SMP NOPTI' >> "$CONSOLE"
+            sleep 600
+            """);
+
+        var (_, error) = await Drain(Machine(fake), Cell());
+
+        Assert.Equal(GuestFailureKind.Oops, Assert.IsType<GuestFailureException>(error).Kind);
+        Assert.False(fake.StillRunning());
+    }
+
+    [Fact]
+    public async Task Silent_guest_after_boot_hits_the_workload_deadline()
+    {
+        using var fake = new FakeQemu(FakeQemu.Boot + "\nsleep 600");
+
+        var (_, error) = await Drain(Machine(fake, deadlineSeconds: 1), Cell());
+
+        Assert.Equal(GuestFailureKind.WorkloadDeadline, Assert.IsType<GuestFailureException>(error).Kind);
+        Assert.False(fake.StillRunning());
+    }
+
+    [Fact]
+    public async Task Qemu_dying_mid_run_keeps_the_finished_iterations()
+    {
+        var frames = Path.Combine(_scratch, "frames");
+        File.WriteAllText(frames, Frame(0, "write"));
+        using var fake = new FakeQemu(FakeQemu.Boot + $"\ncat '{frames}' >> \"$RESULTS\"\nsleep 0.3\necho 'qemu: fatal: lost the plot' >&2\nexit 1");
+
+        var (raws, error) = await Drain(Machine(fake), Cell(repeats: 3));
+
+        var failure = Assert.IsType<GuestFailureException>(error);
+        Assert.Equal(GuestFailureKind.QemuExited, failure.Kind);
+        Assert.Contains("exited with code 1", failure.Message);
+        Assert.Contains("lost the plot", failure.Message);
+        Assert.Single(raws);
+    }
+
+    [Fact]
+    public async Task Guest_that_never_powers_off_is_killed_after_its_results_are_in()
+    {
+        var frames = Path.Combine(_scratch, "frames");
+        File.WriteAllText(frames, Frame(0, "write") + Frame(0, "readback") + Frame(1, "write") + Frame(1, "readback") + "@@done\n");
+        using var fake = new FakeQemu(FakeQemu.Boot + $"\ncat '{frames}' >> \"$RESULTS\"\nsleep 600");
+
+        var (raws, error) = await Drain(Machine(fake, graceSeconds: 0.5), Cell(repeats: 2, remount: true));
+
+        Assert.Null(error);
+        Assert.Equal([0, 1], raws.Select(r => r.Iteration));
+        Assert.All(raws, r => Assert.NotNull(r.Readback));
+        Assert.False(fake.StillRunning());
+    }
+
+    [Fact]
+    public async Task Cancel_kills_qemu_and_keeps_finished_iterations()
+    {
+        var frames = Path.Combine(_scratch, "frames");
+        File.WriteAllText(frames, Frame(0, "write"));
+        using var fake = new FakeQemu(FakeQemu.Boot + $"\ncat '{frames}' >> \"$RESULTS\"\nsleep 600");
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+
+        var (raws, error) = await Drain(Machine(fake, deadlineSeconds: 60), Cell(repeats: 5), cancel.Token);
+
+        Assert.IsAssignableFrom<OperationCanceledException>(error);
+        Assert.Single(raws);
+        Assert.False(fake.StillRunning());
+    }
+
+    [Fact]
+    public void Command_line_attaches_512_byte_sectors_and_a_separate_results_port()
+    {
+        var kernel = new KernelImage("k", "6.1.0-test", "/k/bzImage", null, "test");
+        var options = new QemuOptions(kernel, "/k/base.cpio", Acceleration.Tcg, "test", BlockBackend.Parse("aio=native,cache=none"), 512L << 20);
+
+        var args = QemuCommandLine.Build(options, new QemuCommandLine.Paths("/w/initrd", "/w/disk.img", "/l/console.log", "/l/results.log"));
+
+        Snapshot.Match(string.Join('\n', args));
+    }
+
+    [Theory]
+    [InlineData("aio=native,cache=writeback", "aio=native needs cache=none or cache=directsync")]
+    [InlineData("aio=posix", "'aio=posix' is not aio=<threads|native|io_uring>")]
+    public void Bad_block_backend_is_a_usage_error(string text, string message)
+    {
+        var error = Assert.Throws<Harness.Yaml.InputException>(() => BlockBackend.Parse(text));
+
+        Assert.Contains(message, error.Message);
+    }
+}

@@ -78,6 +78,29 @@ public sealed class KernelFetcherTests(DebianKernelFixture debian)
     }
 
     [Fact]
+    public async Task Parallel_fetches_of_one_kernel_unpack_it_once()
+    {
+        var cache = Directory.CreateDirectory(Path.Combine("/tmp", $"harness-kernel-test-{Guid.NewGuid():N}")).FullName;
+        try
+        {
+            var package = debian.Kernel.Origin.Split(' ');
+            var deb = $"{package[1]}_{package[2]}_amd64.deb";
+            Directory.CreateDirectory(Path.Combine(cache, "debs"));
+            File.Copy(Path.Combine(DebianKernelFixture.KernelCache, "debs", deb), Path.Combine(cache, "debs", deb));
+            var progress = new[] { new StringWriter(), new StringWriter() };
+
+            var kernels = await Task.WhenAll(progress.Select(p => new KernelFetcher(cache, p).FetchAsync(debian.Spec, CancellationToken.None)));
+
+            Assert.Equal(kernels[0], kernels[1]);
+            Assert.Equal(1, progress.Count(p => p.ToString().Contains("unpacking", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            Directory.Delete(cache, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Available_versions_list_the_fetched_one_first()
     {
         var available = await new KernelFetcher(DebianKernelFixture.KernelCache, TextWriter.Null).ListAvailableAsync(debian.Spec, CancellationToken.None);

@@ -55,6 +55,9 @@ internal sealed partial class ConsoleWatcher(string path)
     public (GuestFailureKind Kind, int Index)? Failure { get; private set; }
     public string Text => _text.ToString();
 
+    /// <summary>The guest init's own complaint (HARNESS-ERROR ...), which explains an early exit best.</summary>
+    public string? GuestError { get; private set; }
+
     public void Poll()
     {
         var fresh = _file.ReadNew();
@@ -67,6 +70,11 @@ internal sealed partial class ConsoleWatcher(string path)
             Booted = true;
             var end = _text.ToString().IndexOf('\n', b);
             BootLine = (end < 0 ? _text.ToString(b, _text.Length - b) : _text.ToString(b, end - b)).Trim();
+        }
+        if (GuestError is null && window.IndexOf(GuestInit.ErrorMarker, StringComparison.Ordinal) is var e and >= 0)
+        {
+            var end = window.IndexOf('\n', e);
+            if (end > 0) GuestError = window[(e + GuestInit.ErrorMarker.Length)..end].Trim();
         }
         if (Failure is null && Signature().Match(window) is { Success: true } m)
             Failure = (KindOf(m), start + m.Index);

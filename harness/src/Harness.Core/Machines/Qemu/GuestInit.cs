@@ -10,6 +10,7 @@ public static class GuestInit
     public const string ResultsPortName = "harness.results";
     public const string BootedMarker = "HARNESS-BOOTED";
     public const string DoneMarker = "HARNESS-DONE";
+    public const string ErrorMarker = "HARNESS-ERROR ";
     public const string TestMountPoint = "/mnt/test";
 
     /// <summary>
@@ -28,7 +29,8 @@ public static class GuestInit
         # Surface hung tasks within a deadline instead of after the default two minutes.
         [ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 20 > /proc/sys/kernel/hung_task_timeout_secs
         while read -r m; do
-          insmod "/lib/modules/$m" || echo "HARNESS-INSMOD-FAILED $m"
+          case "$m" in /*) ;; *) m="/lib/modules/$m" ;; esac
+          insmod "$m" || echo "HARNESS-INSMOD-FAILED $m"
         done < /harness/modules
         OUT=""
         n=0

@@ -107,7 +107,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                         $"{Word(failure.Kind)} in the guest during iteration {delivered + 1} of {cell.Repeats}",
                         console.Excerpt(), paths.ConsoleLog);
                 }
-                if (frames.GuestError is { } guestError)
+                if ((frames.GuestError ?? console.GuestError) is { } guestError)
                     throw new GuestFailureException(GuestFailureKind.GuestError, $"guest: {guestError}", console.Excerpt(), paths.ConsoleLog);
                 if (frames.Done)
                 {

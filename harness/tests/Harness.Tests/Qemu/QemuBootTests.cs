@@ -1,0 +1,84 @@
+// The real thing: Debian's 6.1 cloud kernel booted under QEMU (TCG here), the NativeAOT agent
+// running the seed case inside it, and a guest crashed on purpose through sysrq.
+// Needs the NativeAOT agent (`make test` publishes it first) and the Debian mirror.
+using Harness.Cases;
+using Harness.Cli;
+using Harness.Filesystems;
+using Harness.Kernels;
+using Harness.Machines;
+using Harness.Machines.Qemu;
+using Harness.Results;
+using Harness.Runs;
+using Harness.Tests.Kernels;
+using Harness.Tests.Support;
+using Harness.Verdicts;
+using Xunit;
+
+namespace Harness.Tests.Qemu;
+
+[Collection(DebianKernelCollection.Name)]
+public sealed class QemuBootTests(DebianKernelFixture kernel) : IDisposable
+{
+    private readonly string _scratch = Directory.CreateTempSubdirectory("qemu-boot-").FullName;
+
+    public void Dispose() => Directory.Delete(_scratch, recursive: true);
+
+    private static string Cache => DebianKernelFixture.CacheRoot;
+
+    private static string Agent()
+    {
+        var candidates = new[] { Environment.GetEnvironmentVariable("HARNESS_AGENT_AOT"), Path.Combine(Cache, "agent", "harness-agent"), Path.Combine(RepoPaths.Root, ".cache", "agent", "harness-agent") };
+        return candidates.FirstOrDefault(p => p is not null && File.Exists(p))
+            ?? throw new InvalidOperationException("no NativeAOT agent: run `make agent-aot` (make test does)");
+    }
+
+    private async Task<QemuOptions> Options(params string[] filesystems) =>
+        await new QemuSetup(Cache, TextWriter.Null).PrepareAsync(
+            kernel.Spec, filesystems.Select(FilesystemCatalog.Find).ToArray(), Agent(), "auto", BlockBackend.Default,
+            512L << 20, cpus: 2, memoryMiB: 1024, TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(300), CancellationToken.None);
+
+    [Fact]
+    public async Task Seed_case_passes_inside_a_booted_debian_6_1_kernel_on_ext4_and_xfs()
+    {
+        var options = await Options("ext4", "xfs");
+        var machine = new QemuMachine(options, TextWriter.Null);
+        var seed = new CaseCatalog(RepoPaths.Cases).Find("seed");
+        var results = Path.Combine(_scratch, "results");
+
+        var summary = await new RunExecutor(machine, new ResultStore(results), TimeProvider.System, TextWriter.Null).RunAsync(
+            new RunRequest([FilesystemCatalog.Find("ext4"), FilesystemCatalog.Find("xfs")], [seed], Repeats: 1, Path.Combine(_scratch, "work"), "test", Jobs: 2),
+            CancellationToken.None);
+
+        Assert.Equal(Outcome.Pass, summary.Record.Outcome);
+        Assert.StartsWith("6.1.0-", summary.Record.Machine.Kernel);
+        Assert.All(summary.Record.Cells, cell =>
+        {
+            Assert.Equal(1, cell.Passed);
+            Assert.Equal(2, cell.CpuCount); // ACPI on: -smp 2 reaches the guest
+            Assert.StartsWith("6.1.0-", cell.Kernel);
+            Assert.True(cell.BootSeconds > 0);
+            var folder = Path.Combine(summary.ResultsPath, "cells", cell.Input.CellId);
+            Assert.Contains("HARNESS-BOOTED", File.ReadAllText(Path.Combine(folder, "console.log")));
+            Assert.True(File.Exists(Path.Combine(folder, "iteration-000.json")));
+            Assert.True(File.Exists(Path.Combine(folder, "cell.json")));
+        });
+    }
+
+    [Fact]
+    public async Task Guest_crashed_through_sysrq_is_a_kernel_panic_with_its_console_excerpt()
+    {
+        var options = await Options("ext4") with { CrashAfterBoot = true };
+        var machine = new QemuMachine(options, TextWriter.Null);
+        var @case = new CaseCatalog(RepoPaths.Cases).Find("generic-240");
+        var cell = new CellRequest("ext4-crash", FilesystemCatalog.Find("ext4"), @case, 1, Path.Combine(_scratch, "work"), Path.Combine(_scratch, "logs"));
+
+        var error = await Assert.ThrowsAsync<GuestFailureException>(async () =>
+        {
+            await foreach (var _ in machine.RunCellAsync(cell, CancellationToken.None)) { }
+        });
+
+        Assert.Equal(GuestFailureKind.KernelPanic, error.Kind);
+        Assert.Contains("sysrq triggered crash", error.Excerpt);
+        Assert.Contains("Kernel panic", File.ReadAllText(error.ConsoleLog));
+    }
+}

@@ -15,9 +15,14 @@ public sealed class QemuSetup(string cacheDirectory, TextWriter progress)
 
     public async Task<QemuOptions> PrepareAsync(
         KernelSpec spec, IReadOnlyList<FilesystemSpec> filesystems, string? agentOverride, string accel, BlockBackend backend,
+        long imageSize, int cpus, int memoryMiB, TimeSpan bootTimeout, TimeSpan deadline, CancellationToken cancellationToken) =>
+        await PrepareAsync(await new KernelProvider(cacheDirectory, progress).GetAsync(spec, cancellationToken),
+            filesystems, agentOverride, accel, backend, imageSize, cpus, memoryMiB, bootTimeout, deadline, cancellationToken);
+
+    public async Task<QemuOptions> PrepareAsync(
+        KernelImage kernel, IReadOnlyList<FilesystemSpec> filesystems, string? agentOverride, string accel, BlockBackend backend,
         long imageSize, int cpus, int memoryMiB, TimeSpan bootTimeout, TimeSpan deadline, CancellationToken cancellationToken)
     {
-        var kernel = await new KernelFetcher(Path.Combine(cacheDirectory, "kernels"), progress).FetchAsync(spec, cancellationToken);
         var agent = AgentPath(agentOverride);
         var modules = BaseModules.Concat(filesystems.SelectMany(f => f.KernelModules)).Distinct().ToArray();
         progress.WriteLine($"initramfs: busybox, agent, modules {string.Join(", ", modules)} for {kernel.Release}");

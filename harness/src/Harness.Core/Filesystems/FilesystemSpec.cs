@@ -32,6 +32,13 @@ public static class FilesystemCatalog
             "unwritten extents; serialises unaligned DIO since v2.6.38", ["xfs"]),
         new("btrfs", "mkfs.btrfs", ["-f", "-q", "-s", "{block}"], "btrfs", 128L << 20, "btrfs-progs",
             "negative control: sub-block direct writes fall back to buffered IO", ["btrfs"]),
+        // ocfs2 without a cluster stack (DESIGN.md): local mount, one slot, 4 KiB clusters so a
+        // cluster is one block. mkfs.ocfs2 asks before overwriting an old ocfs2 image, so the
+        // image is always a freshly created file.
+        new("ocfs2", "mkfs.ocfs2", ["-q", "-M", "local", "-b", "{block}", "-C", "4096", "-N", "1", "-F"], "ocfs2", 256L << 20, "ocfs2-tools",
+            "fs/direct-io.c user with unwritten extents: the 2010 race's home today", ["ocfs2"]),
+        new("f2fs", "mkfs.f2fs", ["-q", "-f"], "f2fs", 128L << 20, "f2fs-tools",
+            "negative control: sub-block direct writes fall back to buffered IO", ["f2fs"]),
         new("ext2", "mkfs.ext2", ["-F", "-q", "-b", "{block}"], "ext2", 16L << 20, "e2fsprogs",
             "fs/direct-io.c user without unwritten extents (served by the ext4 driver when EXT4_USE_FOR_EXT2)", ["ext4"]),
     ];

@@ -3,8 +3,27 @@
 // new KernelSource record plus its branch in KernelSpecLoader and KernelFetcher.
 namespace Harness.Kernels;
 
-/// <summary>A validated kernel spec file.</summary>
-public sealed record KernelSpec(string Name, string Description, KernelSource Source, string SourceFile);
+/// <summary>A validated kernel spec file. <see cref="Build"/> is set for kernels built from source.</summary>
+public sealed record KernelSpec(string Name, string Description, KernelSource Source, string SourceFile)
+{
+    public KernelBuildSpec? Build { get; init; }
+}
+
+/// <summary>
+/// How to configure and patch a source tree: a base config target (tinyconfig, defconfig, ...)
+/// merged with fragments, then an ordered patch series. Paths are absolute.
+/// </summary>
+public sealed record KernelBuildSpec(string BaseConfig, IReadOnlyList<string> Fragments, IReadOnlyList<string> Patches)
+{
+    /// <summary>The same build with one more patch on top (the patch under test).</summary>
+    public KernelBuildSpec WithPatch(string patch) => this with { Patches = [.. Patches, patch] };
+}
+
+/// <summary>Debian's kernel source package (e.g. <c>linux-source-6.1</c>): its tarball, fetched with apt-get download.</summary>
+public sealed record DebianSourceTree(string Package) : KernelSource;
+
+/// <summary>A local git repository and a ref to build (a commit, tag or branch).</summary>
+public sealed record GitTree(string Repository, string Ref) : KernelSource;
 
 /// <summary>Where a kernel image (and its modules) comes from.</summary>
 public abstract record KernelSource;

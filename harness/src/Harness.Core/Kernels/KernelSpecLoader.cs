@@ -10,6 +10,10 @@ public static class KernelSpecLoader
     private const string BzImage = "bzimage";
     private const string Modules = "modules";
     private const string ImagePrefix = "linux-image-";
+    private const string DebianSource = "debian-source";
+    private const string Git = "git";
+    private const string Ref = "ref";
+    private static readonly string[] BaseConfigs = ["tinyconfig", "defconfig", "allnoconfig", "kvm_guest.config"];
 
     /// <summary>
     /// Loads one kernel spec. <paramref name="displayPath"/> is how errors name it; relative paths in
@@ -24,17 +28,36 @@ public static class KernelSpecLoader
         var package = source?.String(DebianPackage);
         var bzImage = source?.String(BzImage);
         var modules = source?.String(Modules);
+        var debianSource = source?.String(DebianSource);
+        var git = source?.String(Git);
+        var gitRef = source?.String(Ref);
         source?.RejectUnknown();
+        var folder = baseDirectory ?? Path.GetDirectoryName(Path.GetFullPath(displayPath))!;
+        var config = root.Map("config");
+        var baseConfig = config?.OneOf("base", BaseConfigs) ?? "tinyconfig";
+        var fragments = Files(config, "fragments", folder);
+        config?.RejectUnknown();
+        var patches = Files(root, "patches", folder);
         root.RejectUnknown();
+        var builds = debianSource is not null || git is not null;
 
         if (name is not null && !IsName(name))
             root.Problem("name", $"'{name}' must be lower-case letters, digits, dots and dashes (it names result folders)");
         if (source is not null)
         {
-            if (package is null && bzImage is null)
-                root.Problem("source", $"needs one of: {DebianPackage} (a Debian kernel package glob), {BzImage} (a kernel image file)");
-            if (package is not null && bzImage is not null)
-                source.Problem(BzImage, $"give either {DebianPackage} or {BzImage}, not both");
+            var kinds = new[] { package, bzImage, debianSource, git }.Count(k => k is not null);
+            if (kinds == 0)
+                root.Problem("source", $"needs one of: {DebianPackage} (a Debian kernel package glob), {BzImage} (a kernel image file), {DebianSource} (a Debian kernel source package to build), {Git} (a git tree to build, with {Ref})");
+            if (kinds > 1)
+                root.Problem("source", $"give exactly one of {DebianPackage}, {BzImage}, {DebianSource}, {Git}");
+            if (git is not null && gitRef is null)
+                source.Problem(Git, $"needs '{Ref}': the commit, tag or branch to build");
+            if (gitRef is not null && git is null)
+                source.Problem(Ref, $"only goes with {Git}");
+            if (debianSource is not null && !debianSource.StartsWith("linux-source-", StringComparison.Ordinal))
+                source.Problem(DebianSource, $"'{debianSource}' must be a Debian kernel source package such as linux-source-6.1");
+            if (!builds && (config is not null || patches.Count > 0))
+                root.Problem(config is not null ? "config" : "patches", $"config and patches need a source that is built ({DebianSource} or {Git})");
             if (package is not null && modules is not null)
                 source.Problem(Modules, $"only goes with {BzImage}: a Debian package brings its own modules");
             if (package is not null && !IsPackagePattern(package))
@@ -42,11 +65,29 @@ public static class KernelSpecLoader
         }
         root.ThrowIfProblems();
 
-        var folder = baseDirectory ?? Path.GetDirectoryName(Path.GetFullPath(displayPath))!;
-        KernelSource kernelSource = package is not null
-            ? new DebianPackageSource(package)
+        KernelSource kernelSource =
+            package is not null ? new DebianPackageSource(package)
+            : debianSource is not null ? new DebianSourceTree(debianSource)
+            : git is not null ? new GitTree(Path.GetFullPath(git, folder), gitRef!)
             : new LocalImageSource(Path.GetFullPath(bzImage!, folder), modules is null ? null : Path.GetFullPath(modules, folder));
-        return new KernelSpec(name!, description!, kernelSource, displayPath);
+        return new KernelSpec(name!, description!, kernelSource, displayPath)
+        {
+            Build = builds ? new KernelBuildSpec(baseConfig, fragments, patches) : null,
+        };
+    }
+
+    /// <summary>A list of files relative to the spec's folder; each must exist.</summary>
+    private static IReadOnlyList<string> Files(YamlFields? fields, string key, string folder)
+    {
+        var names = fields?.StringList(key) ?? [];
+        var paths = new List<string>();
+        foreach (var name in names)
+        {
+            var path = Path.GetFullPath(name, folder);
+            if (!File.Exists(path)) fields!.Problem(key, $"'{name}' does not exist (looked for {path})");
+            paths.Add(path);
+        }
+        return paths;
     }
 
     /// <summary>Loads a kernel spec file; errors name it as <paramref name="displayPath"/> (default: <paramref name="path"/>).</summary>

@@ -36,7 +36,7 @@ public sealed class CliTests
         var (code, _, err) = await Run("run", "--fs", "ext4,zfs", "--cases-dir", RepoPaths.Cases);
 
         Assert.Equal(CliApp.ExitUsage, code);
-        Assert.Contains("unknown filesystem 'zfs'; valid: ext4, xfs, btrfs, ext2", err);
+        Assert.Contains("unknown filesystem 'zfs'; valid: ext4, xfs, btrfs, ocfs2, f2fs, ext2", err);
     }
 
     [Fact]

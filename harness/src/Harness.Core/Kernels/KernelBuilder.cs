@@ -1,0 +1,294 @@
+// Builds kernels from source the way a developer's time demands: one source tree per source
+// (a git repository, so switching patch sets with `git reset --hard` + `git apply` rewrites
+// only the files a patch touches and kbuild rebuilds only those), ccache, and a cache of
+// built images keyed by source, config, patches and toolchain. A one-file patch costs a
+// relink, not a rebuild (DESIGN.md: ~12 s versus ~6.5-10 min from scratch).
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using CliWrap;
+using Harness.Machines;
+using Harness.Yaml;
+
+namespace Harness.Kernels;
+
+/// <summary>What a build produced, as recorded next to the image.</summary>
+public sealed record BuiltKernel(string Key, string Release, string BzImage, string Origin, double BuildSeconds, bool Cached, string BuildLog);
+
+/// <summary>Builds <see cref="KernelSpec"/>s that have a <see cref="KernelSpec.Build"/> section. <paramref name="cacheDirectory"/> is the cache root.</summary>
+public sealed partial class KernelBuilder(string cacheDirectory, TextWriter progress, int? jobs = null)
+{
+    private const string Marker = ".harness-complete";
+    private string Sources => Path.Combine(cacheDirectory, "src");
+    private string Images => Path.Combine(cacheDirectory, "kernels", "built");
+
+    /// <summary>Builds (or takes from the cache) the spec's kernel, with <paramref name="extraPatch"/> on top when given.</summary>
+    public async Task<KernelImage> BuildAsync(KernelSpec spec, CancellationToken cancellationToken, string? extraPatch = null) =>
+        ToImage(spec, await BuildDetailedAsync(spec, cancellationToken, extraPatch));
+
+    public static KernelImage ToImage(KernelSpec spec, BuiltKernel built) => new(spec.Name, built.Release, built.BzImage, null, built.Origin);
+
+    public async Task<BuiltKernel> BuildDetailedAsync(KernelSpec spec, CancellationToken cancellationToken, string? extraPatch = null)
+    {
+        var build = spec.Build ?? throw new InvalidOperationException($"{spec.SourceFile}: not a kernel built from source");
+        if (extraPatch is not null) build = build.WithPatch(Path.GetFullPath(extraPatch));
+        var (tree, sourceId) = await PrepareTreeAsync(spec, cancellationToken);
+        var key = await KeyAsync(sourceId, build, cancellationToken);
+        var folder = Path.Combine(Images, key);
+        var origin = $"built {sourceId}; config {build.BaseConfig}+{string.Join("+", build.Fragments.Select(Path.GetFileName))}" +
+                     (build.Patches.Count > 0 ? $"; patches {string.Join(", ", build.Patches.Select(Path.GetFileName))}" : "");
+        if (TryCached(folder) is { } cached)
+        {
+            progress.WriteLine($"kernel {spec.Name}: {cached.Release} (cached build {key[..12]})");
+            return cached with { Cached = true };
+        }
+
+        using (await CacheLock.AcquireAsync(tree + ".lock", progress, $"building in {tree}", cancellationToken))
+        {
+            if (TryCached(folder) is { } built) return built with { Cached = true };
+            var clock = Stopwatch.StartNew();
+            Directory.CreateDirectory(folder);
+            var log = Path.Combine(folder, "build.log");
+            await ApplyPatchesAsync(tree, build.Patches, cancellationToken);
+            await ConfigureAsync(tree, build, log, cancellationToken);
+            await MakeAsync(tree, spec.Name, log, cancellationToken);
+            var release = (await RunAsync("make", ["-s", "kernelrelease"], tree, cancellationToken)).Trim();
+            var image = Path.Combine(folder, "bzImage");
+            File.Copy(Path.Combine(tree, "arch", "x86", "boot", "bzImage"), image, overwrite: true);
+            File.Copy(Path.Combine(tree, ".config"), Path.Combine(folder, "config"), overwrite: true);
+            var result = new BuiltKernel(key, release, image, origin, clock.Elapsed.TotalSeconds, false, log);
+            await File.WriteAllTextAsync(Path.Combine(folder, "build.json"), JsonSerializer.Serialize(result, Results.ResultStore.Json), cancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(folder, Marker), "", cancellationToken);
+            progress.WriteLine($"kernel {spec.Name}: built {release} in {clock.Elapsed.TotalSeconds:F0} s ({image})");
+            return result;
+        }
+    }
+
+    private static BuiltKernel? TryCached(string folder)
+    {
+        if (!File.Exists(Path.Combine(folder, Marker))) return null;
+        return JsonSerializer.Deserialize<BuiltKernel>(File.ReadAllText(Path.Combine(folder, "build.json")), Results.ResultStore.Json);
+    }
+
+    // ---- source trees ----------------------------------------------------------------
+
+    private async Task<(string Tree, string SourceId)> PrepareTreeAsync(KernelSpec spec, CancellationToken cancellationToken) => spec.Source switch
+    {
+        DebianSourceTree debian => await DebianTreeAsync(debian, cancellationToken),
+        GitTree git => await GitTreeAsync(spec, git, cancellationToken),
+        _ => throw new InvalidOperationException($"{spec.SourceFile}: source {spec.Source.GetType().Name} is not built"),
+    };
+
+    /// <summary>Debian's source package: apt-get download, unpack the tarball once, make it a git tree.</summary>
+    private async Task<(string, string)> DebianTreeAsync(DebianSourceTree source, CancellationToken cancellationToken)
+    {
+        var tree = Path.Combine(Sources, source.Package);
+        var idFile = Path.Combine(tree, ".harness-source");
+        if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim());
+
+        using (await CacheLock.AcquireAsync(tree + ".lock", progress, $"unpacking {source.Package}", cancellationToken))
+        {
+            if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim());
+            var debs = Path.Combine(cacheDirectory, "kernels", "debs");
+            Directory.CreateDirectory(debs);
+            progress.WriteLine($"source {source.Package}: apt-get download");
+            var version = (await RunAsync("apt-cache", ["policy", source.Package], debs, cancellationToken))
+                .Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("Candidate:", StringComparison.Ordinal))?["Candidate:".Length..].Trim();
+            if (version is null or "(none)")
+                throw new MachineException($"apt knows no package {source.Package} (apt-get update? Debian's linux-source-* packages are in main)");
+            await RunAsync("apt-get", ["download", $"{source.Package}={version}"], debs, cancellationToken);
+            var deb = Directory.GetFiles(debs, $"{source.Package}_*.deb").OrderByDescending(File.GetLastWriteTimeUtc).First();
+            var unpack = Path.Combine(Sources, source.Package + ".deb-unpacked");
+            if (Directory.Exists(unpack)) Directory.Delete(unpack, recursive: true);
+            await RunAsync("dpkg-deb", ["-x", deb, unpack], Sources, cancellationToken);
+            var tarball = Directory.GetFiles(Path.Combine(unpack, "usr", "src"), "linux-source-*.tar.*").Single();
+            if (Directory.Exists(tree)) Directory.Delete(tree, recursive: true);
+            Directory.CreateDirectory(tree);
+            progress.WriteLine($"source {source.Package} {version}: unpacking {Path.GetFileName(tarball)}");
+            await RunAsync("tar", ["-xf", tarball, "-C", tree, "--strip-components=1"], tree, cancellationToken);
+            Directory.Delete(unpack, recursive: true);
+            await MakeGitTreeAsync(tree, cancellationToken);
+            var id = $"{source.Package} {version}";
+            await File.WriteAllTextAsync(idFile, id, cancellationToken);
+            return (tree, id);
+        }
+    }
+
+    /// <summary>A local git repository: one shared clone per repository in the cache, checked out at the ref.</summary>
+    private async Task<(string, string)> GitTreeAsync(KernelSpec spec, GitTree source, CancellationToken cancellationToken)
+    {
+        if (!Directory.Exists(source.Repository))
+            throw new InputException(new InputProblem(spec.SourceFile, 0, 0, "source.git", $"{source.Repository} does not exist"));
+        var tree = Path.Combine(Sources, "git-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(source.Repository)))[..12]);
+        if (!Directory.Exists(Path.Combine(tree, ".git")))
+            await RunAsync("git", ["clone", "-q", "--shared", "--no-checkout", source.Repository, tree], Sources, cancellationToken);
+        var commit = (await RunAsync("git", ["-C", tree, "rev-parse", "--verify", source.Ref + "^{commit}"], tree, cancellationToken)).Trim();
+        // checkout only rewrites files that differ between commits: kbuild stays incremental.
+        await RunAsync("git", ["-C", tree, "checkout", "-q", "-f", commit], tree, cancellationToken);
+        return (tree, $"git {source.Repository} {source.Ref} ({commit[..12]})");
+    }
+
+    private async Task MakeGitTreeAsync(string tree, CancellationToken cancellationToken)
+    {
+        progress.WriteLine($"source: recording the pristine tree in git (once; lets patch sets switch without a rebuild)");
+        await RunAsync("git", ["init", "-q"], tree, cancellationToken);
+        await RunAsync("git", ["add", "-A"], tree, cancellationToken);
+        await RunAsync("git", ["-c", "user.name=harness", "-c", "user.email=harness@localhost", "commit", "-q", "-m", "pristine"], tree, cancellationToken);
+    }
+
+    // ---- patches, config, build ----------------------------------------------------------
+
+    /// <summary>Back to the pristine commit (only files that differ are rewritten), then the series in order.</summary>
+    private async Task ApplyPatchesAsync(string tree, IReadOnlyList<string> patches, CancellationToken cancellationToken)
+    {
+        await RunAsync("git", ["reset", "-q", "--hard"], tree, cancellationToken);
+        foreach (var patch in patches)
+        {
+            var check = await Cli.Wrap("git").WithArguments(["apply", "--check", "--verbose", patch]).WithWorkingDirectory(tree)
+                .WithValidation(CommandResultValidation.None).ExecuteBufferedAsyncSafe(cancellationToken);
+            if (check.ExitCode != 0)
+                throw new InputException(PatchProblems(patch, check.Output));
+            await RunAsync("git", ["apply", patch], tree, cancellationToken);
+            progress.WriteLine($"  applied {Path.GetFileName(patch)}");
+        }
+    }
+
+    /// <summary>git apply's complaints ("error: patch failed: fs/direct-io.c:316") as located problems.</summary>
+    internal static IReadOnlyList<InputProblem> PatchProblems(string patch, string gitOutput)
+    {
+        var problems = new List<InputProblem>();
+        var lines = gitOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var line in lines.Where(l => l.StartsWith("error:", StringComparison.Ordinal)))
+        {
+            var m = PatchFailed().Match(line);
+            var hunk = m.Success ? $"hunk at {m.Groups[1].Value}:{m.Groups[2].Value}" : "(patch)";
+            var reason = m.Success
+                ? lines.FirstOrDefault(l => l.StartsWith("error: " + m.Groups[1].Value + ":", StringComparison.Ordinal))?["error: ".Length..] ?? line["error: ".Length..]
+                : line["error: ".Length..];
+            if (m.Success || !problems.Any(p => line.Contains(p.Message, StringComparison.Ordinal)))
+                problems.Add(new InputProblem(patch, 0, 0, hunk, m.Success ? $"does not apply: {reason}" : reason));
+        }
+        if (problems.Count == 0) problems.Add(new InputProblem(patch, 0, 0, "(patch)", gitOutput.Trim()));
+        return problems.DistinctBy(p => p.Field + p.Message).ToArray();
+    }
+
+    [GeneratedRegex(@"^error: patch failed: (.+):(\d+)$")]
+    private static partial Regex PatchFailed();
+
+    private async Task ConfigureAsync(string tree, KernelBuildSpec build, string log, CancellationToken cancellationToken)
+    {
+        var config = Path.Combine(tree, ".config");
+        var before = File.Exists(config) ? await File.ReadAllTextAsync(config, cancellationToken) : null;
+        var stamp = File.Exists(config) ? File.GetLastWriteTimeUtc(config) : default;
+        await RunAsync("make", [build.BaseConfig], tree, cancellationToken, log);
+        if (build.Fragments.Count > 0)
+        {
+            await RunAsync("scripts/kconfig/merge_config.sh", ["-m", ".config", .. build.Fragments], tree, cancellationToken, log);
+            await RunAsync("make", ["olddefconfig"], tree, cancellationToken, log);
+        }
+        var after = await File.ReadAllTextAsync(config, cancellationToken);
+        // Same config as last build: keep its timestamp so nothing is rebuilt for it.
+        if (before == after) File.SetLastWriteTimeUtc(config, stamp);
+        var missing = MissingSymbols(after, build.Fragments);
+        if (missing.Count > 0)
+            progress.WriteLine($"  warning: config fragment symbols not set as asked (missing dependencies?): {string.Join(", ", missing.Take(12))}");
+    }
+
+    /// <summary>CONFIG_X=y|m|value lines of the fragments that the final .config does not have.</summary>
+    internal static IReadOnlyList<string> MissingSymbols(string config, IReadOnlyList<string> fragments)
+    {
+        var have = config.Split('\n').Select(l => l.Trim()).ToHashSet(StringComparer.Ordinal);
+        return fragments.SelectMany(File.ReadAllLines).Select(l => l.Trim())
+            .Where(l => l.StartsWith("CONFIG_", StringComparison.Ordinal) && !have.Contains(l))
+            .Select(l => l.Split('=')[0]).ToArray();
+    }
+
+    private async Task MakeAsync(string tree, string name, string log, CancellationToken cancellationToken)
+    {
+        var cores = jobs ?? Environment.ProcessorCount;
+        var args = new List<string> { $"-j{cores}", "bzImage", "KBUILD_BUILD_TIMESTAMP=harness", "KBUILD_BUILD_USER=harness", "KBUILD_BUILD_HOST=harness" };
+        var env = new Dictionary<string, string?>();
+        if (FindOnPath("ccache") is not null)
+        {
+            args.Add("CC=ccache gcc");
+            env["CCACHE_DIR"] = Path.Combine(cacheDirectory, "ccache");
+            env["CCACHE_BASEDIR"] = tree;
+        }
+        var compiled = 0;
+        var clock = Stopwatch.StartNew();
+        var lastReport = TimeSpan.Zero;
+        await using var logStream = new StreamWriter(log, append: true);
+        var tail = new Queue<string>();
+        void Line(string line)
+        {
+            lock (tail)
+            {
+                logStream.WriteLine(line);
+                tail.Enqueue(line);
+                if (tail.Count > 40) tail.Dequeue();
+                if (line.StartsWith("  CC", StringComparison.Ordinal)) compiled++;
+                if (clock.Elapsed - lastReport > TimeSpan.FromSeconds(15))
+                {
+                    lastReport = clock.Elapsed;
+                    progress.WriteLine($"  building {name}: {compiled} files compiled, {clock.Elapsed.TotalMinutes:F1} min (log: {log})");
+                }
+            }
+        }
+        progress.WriteLine($"  make -j{cores} bzImage in {tree}");
+        var result = await Cli.Wrap("make").WithArguments(args).WithWorkingDirectory(tree).WithEnvironmentVariables(env)
+            .WithStandardOutputPipe(PipeTarget.ToDelegate(Line)).WithStandardErrorPipe(PipeTarget.ToDelegate(Line))
+            .WithValidation(CommandResultValidation.None).ExecuteAsync(cancellationToken);
+        if (result.ExitCode != 0)
+            throw new MachineException($"kernel build of {name} failed (make exited {result.ExitCode}); log: {log}\n{string.Join('\n', tail)}");
+        progress.WriteLine($"  built {name}: {compiled} files compiled in {clock.Elapsed.TotalSeconds:F0} s");
+    }
+
+    // ---- cache key ------------------------------------------------------------------
+
+    private static async Task<string> KeyAsync(string sourceId, KernelBuildSpec build, CancellationToken cancellationToken)
+    {
+        var sb = new StringBuilder().AppendLine(sourceId).AppendLine(build.BaseConfig);
+        foreach (var f in build.Fragments) sb.AppendLine("fragment").AppendLine(await File.ReadAllTextAsync(f, cancellationToken));
+        foreach (var p in build.Patches) sb.AppendLine("patch").AppendLine(await File.ReadAllTextAsync(p, cancellationToken));
+        sb.AppendLine(await RunAsync("gcc", ["--version"], Environment.CurrentDirectory, cancellationToken));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
+    }
+
+    private static async Task<string> RunAsync(string program, IReadOnlyList<string> args, string directory, CancellationToken cancellationToken, string? log = null)
+    {
+        var output = new StringBuilder();
+        CommandResult result;
+        try
+        {
+            result = await Cli.Wrap(program).WithArguments(args).WithWorkingDirectory(directory)
+                .WithStandardOutputPipe(PipeTarget.ToStringBuilder(output)).WithStandardErrorPipe(PipeTarget.ToStringBuilder(output))
+                .WithValidation(CommandResultValidation.None).ExecuteAsync(cancellationToken);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new MachineException($"cannot start '{program}': {e.Message} (`make deps` installs the build tools)", e);
+        }
+        if (log is not null) await File.AppendAllTextAsync(log, $"$ {program} {string.Join(' ', args)}\n{output}", cancellationToken);
+        if (result.ExitCode != 0)
+            throw new MachineException($"`{program} {string.Join(' ', args)}` in {directory} exited with {result.ExitCode}: {output.ToString().Trim()}");
+        return output.ToString();
+    }
+
+    private static string? FindOnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
+}
+
+internal static class CliExtensions
+{
+    /// <summary>Runs and returns exit code plus combined output, never throwing on a non-zero exit.</summary>
+    public static async Task<(int ExitCode, string Output)> ExecuteBufferedAsyncSafe(this Command command, CancellationToken cancellationToken)
+    {
+        var output = new StringBuilder();
+        var result = await command.WithStandardOutputPipe(PipeTarget.ToStringBuilder(output)).WithStandardErrorPipe(PipeTarget.ToStringBuilder(output))
+            .ExecuteAsync(cancellationToken);
+        return (result.ExitCode, output.ToString());
+    }
+}

@@ -28,6 +28,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(RunCommand(cancellationToken));
         root.Subcommands.Add(CasesCommand());
         root.Subcommands.Add(KernelsCommand(cancellationToken));
+        root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -47,7 +48,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         }
     }
 
-    private static Option<string> CasesDirOption() => new("--cases-dir")
+    internal static Option<string> CasesDirOption() => new("--cases-dir")
     {
         Description = "Folder of case files (*.yaml)",
         DefaultValueFactory = _ => "cases",
@@ -80,19 +81,14 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var kernel = new Option<string>("--kernel") { Description = "qemu: kernel spec by name or path (see 'harness kernels list')", DefaultValueFactory = _ => "debian-6.1-cloud" };
         var kernelsDir = KernelsDirOption();
         var jobs = new Option<int?>("--jobs") { Description = "Cells at once (qemu default: bounded by cores and memory; local: 1)" };
-        var accel = new Option<string>("--accel") { Description = "qemu: auto (KVM if a probe boot works, else TCG), kvm, or tcg", DefaultValueFactory = _ => "auto" };
-        accel.AcceptOnlyFromAmong("auto", "kvm", "tcg");
-        var backend = new Option<string>("--backend") { Description = "qemu: test disk backend, aio=threads|native|io_uring,cache=none|writeback|writethrough|directsync|unsafe", DefaultValueFactory = _ => "aio=threads,cache=none" };
-        var memory = new Option<int>("--memory") { Description = "qemu: guest memory, MiB", DefaultValueFactory = _ => 1024 };
-        var cpus = new Option<int>("--cpus") { Description = "qemu: guest CPUs", DefaultValueFactory = _ => 2 };
-        var bootTimeout = new Option<int>("--boot-timeout") { Description = "qemu: seconds to the guest's boot marker", DefaultValueFactory = _ => 120 };
-        var deadline = new Option<int>("--deadline") { Description = "qemu: seconds without a result before an iteration is declared hung", DefaultValueFactory = _ => 600 };
+        var qemuOptions = new QemuCliOptions();
 
         var command = new Command("run", "Run cases on filesystems on a machine; print a table and write results/<run-id>/")
         {
             machine, fs, cases, casesDir, repeats, dir, imageSize, results, cache, agent, fault,
-            kernel, kernelsDir, jobs, accel, backend, memory, cpus, bootTimeout, deadline,
+            kernel, kernelsDir, jobs,
         };
+        foreach (var option in qemuOptions.All) command.Options.Add(option);
         command.SetAction(async (parse, _) =>
         {
             var machineKind = parse.GetValue(machine)!;
@@ -125,9 +121,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 var setup = new QemuSetup(cacheDir, stderr);
                 try
                 {
-                    var options = await setup.PrepareAsync(spec, filesystems, parse.GetValue(agent), parse.GetValue(accel)!,
-                        BlockBackend.Parse(parse.GetValue(backend)!), imageBytes, parse.GetValue(cpus), parse.GetValue(memory),
-                        TimeSpan.FromSeconds(parse.GetValue(bootTimeout)), TimeSpan.FromSeconds(parse.GetValue(deadline)), cancellationToken);
+                    var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);
+                    var options = await qemuOptions.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken);
                     target = new QemuMachine(options, stderr);
                     jobCount = parse.GetValue(jobs) ?? QemuSetup.DefaultJobs(options);
                 }
@@ -178,7 +173,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         return new Command("cases", "List and inspect case files") { list, show };
     }
 
-    private static Option<string> KernelsDirOption() => new("--kernels-dir")
+    internal static Option<string> KernelsDirOption() => new("--kernels-dir")
     {
         Description = "Folder of kernel specs (*.yaml)",
         DefaultValueFactory = _ => "kernels",
@@ -198,6 +193,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 var source = k.Source switch
                 {
                     DebianPackageSource d => $"debian {d.PackagePattern}",
+                    DebianSourceTree t => $"build {t.Package}{Patches(k)}",
+                    GitTree g => $"build git {g.Repository} {g.Ref}{Patches(k)}",
                     LocalImageSource l => $"image {l.BzImage}",
                     _ => k.Source.ToString(),
                 };
@@ -230,12 +227,39 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 return ExitInfrastructure;
             }
         });
-        return new Command("kernels", "List and fetch kernels to boot under QEMU") { list, fetch };
+        var buildName = new Argument<string>("kernel") { Description = "Kernel spec name or path (a spec with a built source: debian-source or git)" };
+        var dirBuild = KernelsDirOption();
+        var cacheBuild = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache)" };
+        var patch = new Option<string?>("--patch") { Description = "One more patch on top of the spec's series" };
+        var build = new Command("build", "Build a kernel from source (patches, config, incremental, cached); print the image") { buildName, dirBuild, cacheBuild, patch };
+        build.SetAction(async (parse, _) =>
+        {
+            var spec = new KernelCatalog(parse.GetValue(dirBuild)!).Find(parse.GetValue(buildName)!);
+            if (spec.Build is null)
+                throw new InputException(new InputProblem(spec.SourceFile, 0, 0, "source", "not built from source; use 'harness kernels fetch'"));
+            try
+            {
+                var built = await new KernelBuilder(CacheDir(parse.GetValue(cacheBuild)), stderr).BuildDetailedAsync(spec, cancellationToken, parse.GetValue(patch));
+                stdout.WriteLine($"{spec.Name}: {built.Release} ({built.Origin})");
+                stdout.WriteLine($"  image: {built.BzImage}");
+                stdout.WriteLine($"  {(built.Cached ? "cached" : $"built in {built.BuildSeconds:F0} s")}; log: {built.BuildLog}");
+                return 0;
+            }
+            catch (MachineException e)
+            {
+                stderr.WriteLine($"harness: kernels build: {e.Message}");
+                return ExitInfrastructure;
+            }
+        });
+        return new Command("kernels", "List, fetch and build kernels to boot under QEMU") { list, fetch, build };
     }
 
-    private static string CacheDir(string? option) =>
+    private static string Patches(KernelSpec k) =>
+        k.Build is { Patches.Count: > 0 } b ? " + " + string.Join(" + ", b.Patches.Select(Path.GetFileNameWithoutExtension)) : "";
+
+    internal static string CacheDir(string? option) =>
         Path.GetFullPath(option ?? Environment.GetEnvironmentVariable("HARNESS_CACHE") ?? ".cache");
 
-    private static IEnumerable<string> SplitList(string[]? values) =>
+    internal static IEnumerable<string> SplitList(string[]? values) =>
         (values ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).Distinct();
 }

@@ -14,7 +14,11 @@ public sealed record CellRequest(
     CaseSpec Case,
     int Repeats,
     string WorkDirectory,
-    string LogDirectory);
+    string LogDirectory)
+{
+    /// <summary>Iteration number of the first repeat: batches of one cell get distinct run tags.</summary>
+    public int FirstIteration { get; init; }
+}
 
 /// <summary>What one iteration brought back, unjudged. A null report means that phase did not run.</summary>
 public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport? Readback, string? Error)

@@ -65,7 +65,7 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
     {
         var scratch = Path.Combine(cell.LogDirectory, "agent");
         var wantsRemount = cell.Case.Readback.Contains(ReadbackStep.AfterRemount);
-        for (var i = 0; i < cell.Repeats; i++)
+        for (var i = cell.FirstIteration; i < cell.FirstIteration + cell.Repeats; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var write = await options.Agent.RunAsync(

@@ -100,7 +100,7 @@ public static class Statistics
 
         // x^a (1−x)^b / (a B(a, b)) times a continued fraction that converges fast when
         // x < (a+1)/(a+b+2); beyond that use I_x(a, b) = 1 − I_{1−x}(b, a).
-        var front = Math.Exp(LogGamma(a + b) - LogGamma(a) - LogGamma(b) + a * Math.Log(x) + b * Math.Log1P(-x));
+        var front = Math.Exp(LogGamma(a + b) - LogGamma(a) - LogGamma(b) + a * Math.Log(x) + b * double.LogP1(-x));
         return x < (a + 1) / (a + b + 2)
             ? front * BetaContinuedFraction(x, a, b) / a
             : 1 - front * BetaContinuedFraction(1 - x, b, a) / b;

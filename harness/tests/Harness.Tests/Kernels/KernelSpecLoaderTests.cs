@@ -27,10 +27,35 @@ public sealed class KernelSpecLoaderTests
     public void Shipped_specs_load_and_name_debian_cloud_packages()
     {
         var all = new KernelCatalog(Path.Combine(RepoPaths.Root, "kernels")).LoadAll();
+        var prebuilt = all.Where(k => k.Source is DebianPackageSource).ToArray();
 
-        Assert.Equal(["debian-6.1-cloud", "debian-6.12-cloud"], all.Select(k => k.Name));
-        Assert.All(all, k => Assert.Matches(@"^linux-image-.*\*.*-cloud-amd64-unsigned$", Assert.IsType<DebianPackageSource>(k.Source).PackagePattern));
+        Assert.Equal(["debian-6.1-cloud", "debian-6.12-cloud"], prebuilt.Select(k => k.Name));
+        Assert.All(prebuilt, k => Assert.Matches(@"^linux-image-.*\*.*-cloud-amd64-unsigned$", Assert.IsType<DebianPackageSource>(k.Source).PackagePattern));
         Assert.All(all, k => Assert.EndsWith($"{k.Name}.yaml", k.SourceFile));
+    }
+
+    [Fact]
+    public void Built_specs_carry_config_fragments_and_the_patch_series_in_order()
+    {
+        var catalog = new KernelCatalog(Path.Combine(RepoPaths.Root, "kernels"));
+
+        var fixedKernel = catalog.Find("linux-6.1-ocfs2-race-dio-fix");
+
+        Assert.Equal(new DebianSourceTree("linux-source-6.1"), fixedKernel.Source);
+        var build = Assert.IsType<KernelBuildSpec>(fixedKernel.Build);
+        Assert.Equal("tinyconfig", build.BaseConfig);
+        Assert.EndsWith("kernels/configs/guest.config", Assert.Single(build.Fragments));
+        Assert.Equal(["ocfs2-reintroduce-unaligned-aio-race.patch", "direct-io-serialise-sub-block-zeroing.patch"], build.Patches.Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Missing_patch_file_is_named_with_its_line()
+    {
+        var text = "name: k\ndescription: d\nsource:\n  debian-source: linux-source-6.1\npatches:\n  - patches/nope.patch\n";
+
+        var error = Assert.Throws<InputException>(() => KernelSpecLoader.Parse("kernels/k.yaml", text, baseDirectory: "/work/kernels"));
+
+        Assert.Equal("kernels/k.yaml:5:1: patches: 'patches/nope.patch' does not exist (looked for /work/kernels/patches/nope.patch)", error.Message);
     }
 
     [Fact]
@@ -66,7 +91,7 @@ public sealed class KernelSpecLoaderTests
 
         var error = Assert.Throws<InputException>(() => catalog.Find("debian-5.10"));
 
-        Assert.EndsWith("--kernel: no kernel named 'debian-5.10'; known kernels: debian-6.1-cloud, debian-6.12-cloud", error.Message);
+        Assert.Contains("--kernel: no kernel named 'debian-5.10'; known kernels: debian-6.1-cloud, debian-6.12-cloud, linux-6.1", error.Message);
     }
 
     [Theory]

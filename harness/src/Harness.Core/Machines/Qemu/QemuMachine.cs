@@ -95,7 +95,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                     var write = frame.Phase == AgentPhase.Write ? frame : pendingWrite.GetValueOrDefault(frame.Iteration);
                     var readback = frame.Phase == AgentPhase.Readback ? frame : null;
                     delivered++;
-                    yield return ToRaw(frame.Iteration, write, readback, bootSeconds);
+                    yield return ToRaw(cell.FirstIteration + frame.Iteration, write, readback, bootSeconds);
                 }
 
                 if (console.Failure is { } failure)
@@ -164,7 +164,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
         {
             foreach (var phase in new[] { AgentPhase.Write, AgentPhase.Readback })
             {
-                var request = new AgentRequest(phase, GuestInit.TestMountPoint, TargetFile, cell.Case.Workload, i, DropCaches: false);
+                var request = new AgentRequest(phase, GuestInit.TestMountPoint, TargetFile, cell.Case.Workload, cell.FirstIteration + i, DropCaches: false);
                 files.Add(new GuestFile($"/harness/req-{i}-{phase.ToString().ToLowerInvariant()}.json",
                     JsonSerializer.SerializeToUtf8Bytes(request, AgentJsonContext.Default.AgentRequest), 0x1A4));
             }

@@ -1,0 +1,105 @@
+// `harness validate`: build the kernel without and with the patch under test, run the cases
+// on both under QEMU in batches until the statistics decide, print the verdicts.
+using System.CommandLine;
+using Harness.Cases;
+using Harness.Filesystems;
+using Harness.Kernels;
+using Harness.Machines;
+using Harness.Machines.Qemu;
+using Harness.Results;
+using Harness.Validation;
+using Harness.Verdicts;
+using Harness.Yaml;
+
+namespace Harness.Cli;
+
+public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimeProvider time)
+{
+    public Command Create(CancellationToken cancellationToken)
+    {
+        var kernel = new Option<string>("--kernel") { Description = "Kernel spec WITHOUT the patch (its own patch series is the baseline)", Required = true };
+        var patch = new Option<string?>("--patch") { Description = "The patch under test, applied on top of --kernel's series" };
+        var withKernel = new Option<string?>("--with-kernel") { Description = "Instead of --patch: a kernel spec that has the fix" };
+        var control = new Option<string?>("--control") { Description = "A third kernel run alongside (for example stock linux-6.1)" };
+        var fs = new Option<string[]>("--fs") { Description = "Filesystems, comma separated", DefaultValueFactory = _ => ["ocfs2"], AllowMultipleArgumentsPerToken = true };
+        var cases = new Option<string[]>("--case") { Description = "Cases, comma separated", DefaultValueFactory = _ => ["seed"], AllowMultipleArgumentsPerToken = true };
+        var batch = new Option<int>("--batch") { Description = "Repeats per kernel per look (one boot each)", DefaultValueFactory = _ => 10 };
+        var minWith = new Option<int>("--min-with") { Description = "Clean patched repeats needed before FIXES", DefaultValueFactory = _ => 10 };
+        var maxRepeats = new Option<int>("--max-repeats") { Description = "Cap on repeats per kernel", DefaultValueFactory = _ => 200 };
+        var alpha = new Option<double>("--alpha") { Description = "Overall false-verdict rate, split over the looks (Bonferroni)", DefaultValueFactory = _ => 0.01 };
+        var confidence = new Option<double>("--confidence") { Description = "Confidence of the printed Clopper-Pearson intervals", DefaultValueFactory = _ => 0.95 };
+        var sequential = new Option<bool>("--sequential") { Description = "Boot one kernel at a time (default: the kernels of a look run side by side)" };
+        var casesDir = CliApp.CasesDirOption();
+        var kernelsDir = CliApp.KernelsDirOption();
+        var imageSize = new Option<string>("--image-size") { Description = "Size of each test disk", DefaultValueFactory = _ => "512MiB" };
+        var results = new Option<string>("--results") { Description = "Results root", DefaultValueFactory = _ => "results" };
+        var cache = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache)" };
+        var agent = new Option<string?>("--agent") { Description = "NativeAOT agent binary (default .cache/agent/harness-agent)" };
+        var qemu = new QemuCliOptions();
+
+        var command = new Command("validate",
+            "Does this patch fix the corruption? Builds the kernel without and with it, runs the cases under QEMU in batches, " +
+            "and prints FIXES, REGRESSES, NO CHANGE or INCONCLUSIVE with failure rates and confidence. " +
+            "Exit codes: 0 FIXES or NO CHANGE, 1 REGRESSES, 2 usage, 3 infrastructure, 4 INCONCLUSIVE.")
+        {
+            kernel, patch, withKernel, control, fs, cases, batch, minWith, maxRepeats, alpha, confidence, sequential,
+            casesDir, kernelsDir, imageSize, results, cache, agent,
+        };
+        foreach (var option in qemu.All) command.Options.Add(option);
+
+        command.SetAction(async (parse, _) =>
+        {
+            if ((parse.GetValue(patch) is null) == (parse.GetValue(withKernel) is null))
+                throw new InputException(new InputProblem("--patch", 0, 0, "--patch", "give exactly one of --patch <file> or --with-kernel <spec>"));
+            if (parse.GetValue(patch) is { } p && !File.Exists(p))
+                throw new InputException(new InputProblem(p, 0, 0, "--patch", "no such patch file"));
+            var policy = new VerdictPolicy(parse.GetValue(alpha), parse.GetValue(confidence), parse.GetValue(batch), parse.GetValue(minWith), parse.GetValue(maxRepeats));
+            try { policy.Validate(); }
+            catch (ArgumentOutOfRangeException e) { throw new InputException(new InputProblem("validate", 0, 0, "--" + e.ParamName?.ToLowerInvariant(), e.Message.Split(" (Parameter")[0])); }
+            if (!ByteSize.TryParse(parse.GetValue(imageSize), out var imageBytes))
+                throw new InputException(new InputProblem("--image-size", 0, 0, "--image-size", $"'{parse.GetValue(imageSize)}' is not a size"));
+
+            var catalog = new KernelCatalog(parse.GetValue(kernelsDir)!);
+            var withoutSpec = catalog.Find(parse.GetValue(kernel)!);
+            var withSpec = parse.GetValue(withKernel) is { } wk ? catalog.Find(wk) : withoutSpec;
+            var controlSpec = parse.GetValue(control) is { } ck ? catalog.Find(ck) : null;
+            var filesystems = CliApp.SplitList(parse.GetValue(fs)).Select(FilesystemCatalog.Find).ToArray();
+            var caseCatalog = new CaseCatalog(parse.GetValue(casesDir)!);
+            var selected = CliApp.SplitList(parse.GetValue(cases)).Select(caseCatalog.Find).ToArray();
+            var cacheDir = CliApp.CacheDir(parse.GetValue(cache));
+
+            try
+            {
+                var provider = new KernelProvider(cacheDir, stderr);
+                var without = await provider.GetAsync(withoutSpec, cancellationToken);
+                var with = parse.GetValue(patch) is { } patchFile
+                    ? await provider.GetAsync(withoutSpec, cancellationToken, patchFile) with { Name = withoutSpec.Name + "+" + Path.GetFileNameWithoutExtension(patchFile) }
+                    : await provider.GetAsync(withSpec, cancellationToken);
+                var controlImage = controlSpec is null ? null : await provider.GetAsync(controlSpec, cancellationToken);
+
+                var setup = new QemuSetup(cacheDir, stderr);
+                async Task<ValidationSide> Side(string label, KernelImage image) =>
+                    new(label, image, new QemuMachine(await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken), stderr));
+                var request = new ValidationRequest(
+                    await Side("without", without), await Side("with", with),
+                    controlImage is null ? null : await Side("control", controlImage),
+                    filesystems, selected, policy, Path.Combine(cacheDir, "work"),
+                    "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)),
+                    Parallel: !parse.GetValue(sequential));
+                var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
+                stdout.Write(ValidationTable.Render(record));
+                stdout.WriteLine($"results: {path}");
+                // REGRESSES (1) outranks INCONCLUSIVE (4): a regression anywhere is the news.
+                if (record.Pairs.Count == 0) return CliApp.ExitInfrastructure;
+                var codes = record.Pairs.Select(pair => pair.ExitCode).ToArray();
+                return codes.Contains(1) ? 1 : codes.Max();
+            }
+            catch (MachineException e)
+            {
+                stderr.WriteLine($"harness: validate: {e.Message}");
+                return CliApp.ExitInfrastructure;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,91 @@
+// Runs one cell on a machine: streams iterations in, judges each with the golden model, writes
+// its record at once, and sums the cell up. Shared by `run` (a matrix) and `validate` (batches).
+using System.Diagnostics;
+using Harness.Cases;
+using Harness.Filesystems;
+using Harness.Machines;
+using Harness.Machines.Qemu;
+using Harness.Results;
+using Harness.Verdicts;
+
+namespace Harness.Runs;
+
+public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter progress)
+{
+    private readonly TextWriter _progress = progress;
+
+    /// <summary>Runs one cell to the end (or to cancel), writing each iteration record as it is judged.</summary>
+    public async Task<(CellResult Cell, bool Cancelled)> RunAsync(RunFolder folder, CellInput input, FilesystemSpec fs, CaseSpec @case, string workRoot, int firstIteration, CancellationToken cancellationToken)
+    {
+        var started = time.GetUtcNow();
+        var clock = Stopwatch.StartNew();
+        var iterations = new List<IterationResult>();
+        string? error = null;
+        MachineFailure? failure = null;
+        var cancelled = false;
+        var request = new CellRequest(input.CellId, fs, @case, input.Repeats, workRoot, folder.CellDirectory(input.CellId)) { FirstIteration = firstIteration };
+        try
+        {
+            await foreach (var raw in machine.RunCellAsync(request, cancellationToken))
+            {
+                var result = IterationJudge.Judge(input.CellId, @case, raw);
+                iterations.Add(result);
+                await folder.WriteIterationAsync(result, CancellationToken.None);
+                _progress.WriteLine($"    {input.CellId} iteration {raw.Iteration - firstIteration + 1}/{input.Repeats}: {Describe(result)}");
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            cancelled = true;
+            error = $"interrupted after {iterations.Count} of {input.Repeats} iteration(s)";
+            _progress.WriteLine($"    {input.CellId}: {error}");
+        }
+        catch (GuestFailureException e)
+        {
+            error = e.Message;
+            failure = new MachineFailure(QemuMachine.Word(e.Kind), e.Message.Split('\n')[0], e.Excerpt, e.ConsoleLog);
+            _progress.WriteLine($"    {input.CellId}: ERROR {e.Message}");
+        }
+        catch (MachineException e)
+        {
+            error = e.Message;
+            failure = new MachineFailure("machine", e.Message, null, null);
+            _progress.WriteLine($"    {input.CellId}: ERROR {e.Message}");
+        }
+
+        var outcomes = iterations.Select(i => i.Outcome).ToList();
+        if (error is not null && !cancelled) outcomes.Add(Outcome.Error);
+        var outcome = Outcomes.Combine(outcomes);
+        if (cancelled && outcome == Outcome.Pass && iterations.Count < input.Repeats) outcome = Outcome.Skip;
+        var byClass = iterations.SelectMany(i => i.Passes).SelectMany(p => p.FindingsByClass)
+            .GroupBy(kv => kv.Key).ToDictionary(g => g.Key, g => g.Sum(kv => kv.Value));
+        var iops = iterations.Where(i => i.Iops > 0).Select(i => i.Iops).Order().ToArray();
+        var first = iterations.FirstOrDefault(i => i.Kernel.Length > 0);
+        var cell = new CellResult(input, outcome,
+            iterations.Count(i => i.Outcome == Outcome.Pass),
+            iterations.Count(i => i.Outcome == Outcome.Fail),
+            iterations.Count(i => i.Outcome == Outcome.Error) + (error is not null && !cancelled ? 1 : 0),
+            error ?? iterations.FirstOrDefault(i => i.Error is not null)?.Error,
+            byClass,
+            iops.Length == 0 ? 0 : iops[iops.Length / 2],
+            first?.Kernel ?? "",
+            first?.CpuCount ?? 0,
+            started,
+            clock.Elapsed.TotalSeconds)
+        {
+            Failure = failure,
+            BootSeconds = iterations.FirstOrDefault()?.BootSeconds ?? 0,
+        };
+        return (cell, cancelled);
+    }
+
+    private static string Describe(IterationResult r)
+    {
+        var word = Outcomes.Word(r.Outcome);
+        if (r.Outcome == Outcome.Error) return $"{word} {r.Error}";
+        var findings = r.Passes.Where(p => p.FindingCount > 0)
+            .Select(p => $"{p.Pass}: {string.Join(", ", p.FindingsByClass.Select(kv => $"{kv.Value} {kv.Key}"))}");
+        var detail = string.Join("; ", findings);
+        return $"{word} ({r.IoCount} IOs, {r.Iops:F0} IOPS, {r.WorkloadSeconds:F2} s, {r.CpuCount} CPUs){(detail.Length > 0 ? " " + detail : "")}";
+    }
+}

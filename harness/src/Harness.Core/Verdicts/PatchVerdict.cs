@@ -3,6 +3,8 @@
 // VerdictRules.Decide; races are probabilistic, so the answer is a statistical one (Fisher's
 // exact test, Clopper-Pearson intervals; see Statistics.cs) with a fixed, documented error
 // budget. BisectOracle reuses the same counts to answer git bisect's good/bad/skip.
+using System.Globalization;
+
 namespace Harness.Verdicts;
 
 /// <summary>The fixed set of patch verdict words (see <see cref="PatchVerdicts.Word"/>).</summary>
@@ -155,17 +157,17 @@ public static class VerdictRules
             throw new ArgumentOutOfRangeException(nameof(look), look,
                 $"look must be in 1..{policy.MaxLooks}: the policy splits alpha over {policy.MaxLooks} looks, and a later look would spend more than it budgets");
 
-        var w = RateEstimate.Of(without, policy.Confidence);
-        var p = RateEstimate.Of(with, policy.Confidence);
+        var unpatched = RateEstimate.Of(without, policy.Confidence);
+        var patched = RateEstimate.Of(with, policy.Confidence);
         var fisher = Statistics.FisherExact(without.Failures, without.Runs, with.Failures, with.Runs);
         var pFixes = fisher.Greater;     // the unpatched kernel fails more often
         var pRegresses = fisher.Less;    // the patched kernel fails more often
         var alpha = policy.AlphaPerLook;
-        var evidence = $"without the patch {Describe(w, policy)}, with it {Describe(p, policy)}";
+        var evidence = $"without the patch {Describe(unpatched, policy)}, with it {Describe(patched, policy)}";
         var budget = $"alpha {Number(policy.Alpha)} over {policy.MaxLooks} looks";
         var atCap = final ? " at the run cap" : "";
 
-        VerdictResult Result(PatchVerdict verdict, double pValue, string reason) => new(verdict, w, p, pValue, alpha, reason);
+        VerdictResult Result(PatchVerdict verdict, double pValue, string reason) => new(verdict, unpatched, patched, pValue, alpha, reason);
 
         if (without.Runs == 0 || with.Runs == 0)
             return Result(PatchVerdict.Inconclusive, Math.Min(pFixes, pRegresses), $"no counted runs yet {(without.Runs == 0 ? "without" : "with")} the patch{atCap}");
@@ -185,21 +187,21 @@ public static class VerdictRules
         }
 
         var lean = Math.Min(pFixes, pRegresses);
-        var notSignificant = $"{evidence}; no significant difference (p = {Number(lean)} ≥ {Number(alpha)}, {budget})";
+        var test = $"p = {Number(lean)} ≥ {Number(alpha)} ({budget})";
         if (without.Failures == 0 && with.Failures == 0)
         {
-            if (w.Upper <= policy.NoChangeBound && p.Upper <= policy.NoChangeBound)
+            if (unpatched.Upper <= policy.NoChangeBound && patched.Upper <= policy.NoChangeBound)
                 return Result(PatchVerdict.NoChange, lean,
-                    $"neither corrupts, to this bound: {evidence}, both rates ≤ {Percent(policy.NoChangeBound)} at {Percent(policy.Confidence)} confidence; the case did not reproduce corruption on the unpatched kernel");
+                    $"neither corrupts, to this bound: {evidence}; both rates ≤ {Percent(policy.NoChangeBound)} at {Percent(policy.Confidence)} confidence. The case did not reproduce corruption on the unpatched kernel");
             return Result(PatchVerdict.Inconclusive, lean,
-                $"neither has corrupted yet{atCap}, but {evidence} bound the rates only to {Percent(w.Upper)} and {Percent(p.Upper)}; NO CHANGE needs both ≤ {Percent(policy.NoChangeBound)}");
+                $"neither has corrupted yet{atCap}: {evidence}; that bounds the rates only to {Percent(unpatched.Upper)} and {Percent(patched.Upper)}, and NO CHANGE needs both ≤ {Percent(policy.NoChangeBound)}");
         }
         if (without.Failures > 0 && with.Failures > 0)
             return final
-                ? Result(PatchVerdict.NoChange, lean, $"both corrupt and the run cap is reached: {notSignificant}. The rates are not shown equal, only not shown different")
-                : Result(PatchVerdict.Inconclusive, lean, $"both corrupt, {notSignificant} yet");
+                ? Result(PatchVerdict.NoChange, lean, $"both corrupt and the run cap is reached with no significant difference: {evidence}; {test}. The rates are not shown equal, only not shown different")
+                : Result(PatchVerdict.Inconclusive, lean, $"both corrupt, no significant difference yet: {evidence}; {test}");
         var only = without.Failures > 0 ? "only the unpatched kernel" : "only the patched kernel";
-        return Result(PatchVerdict.Inconclusive, lean, $"{only} corrupted, too rarely to tell apart from chance{atCap}: {notSignificant}");
+        return Result(PatchVerdict.Inconclusive, lean, $"{only} corrupted, too rarely to tell apart from chance{atCap}: {evidence}; {test}");
     }
 
     /// <summary>Stop on FIXES, REGRESSES or NO CHANGE, or when the run cap is reached.</summary>
@@ -209,9 +211,9 @@ public static class VerdictRules
     private static string Describe(RateEstimate e, VerdictPolicy policy) =>
         $"{e.Failures}/{e.Runs} corrupted ({Percent(policy.Confidence)} CI {Percent(e.Lower)}–{Percent(e.Upper)})";
 
-    internal static string Percent(double fraction) => $"{fraction * 100:0.#}%";
+    internal static string Percent(double fraction) => string.Create(CultureInfo.InvariantCulture, $"{fraction * 100:0.##}%");
 
-    internal static string Number(double value) => value.ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
+    internal static string Number(double value) => value.ToString("G3", CultureInfo.InvariantCulture);
 }
 
 /// <summary>git bisect's answer for one kernel: good, bad or skip, with the exit code <c>git bisect run</c> reads.</summary>

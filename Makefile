@@ -9,7 +9,7 @@ HARNESS := harness/src/Harness.Cli/bin/$(CONFIG)/net10.0/harness
 AGENT_AOT := $(CACHE)/agent/harness-agent
 # Debian packages the harness drives: libaio for the agent, mkfs for each filesystem,
 # filefrag (e2fsprogs) for fault injection, fio as the reference tool.
-APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd
+APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache
 
 .PHONY: all deps build agent-aot test demo bench clean help
 

@@ -84,6 +84,7 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
     /// <summary>Debian's source package: apt-get download, unpack the tarball once, make it a git tree.</summary>
     private async Task<(string, string)> DebianTreeAsync(DebianSourceTree source, CancellationToken cancellationToken)
     {
+        Directory.CreateDirectory(Sources);
         var tree = Path.Combine(Sources, source.Package);
         var idFile = Path.Combine(tree, ".harness-source");
         if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim());
@@ -122,6 +123,7 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         if (!Directory.Exists(source.Repository))
             throw new InputException(new InputProblem(spec.SourceFile, 0, 0, "source.git", $"{source.Repository} does not exist"));
         var tree = Path.Combine(Sources, "git-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(source.Repository)))[..12]);
+        Directory.CreateDirectory(Sources);
         if (!Directory.Exists(Path.Combine(tree, ".git")))
             await RunAsync("git", ["clone", "-q", "--shared", "--no-checkout", source.Repository, tree], Sources, cancellationToken);
         var commit = (await RunAsync("git", ["-C", tree, "rev-parse", "--verify", source.Ref + "^{commit}"], tree, cancellationToken)).Trim();
@@ -159,19 +161,25 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
     internal static IReadOnlyList<InputProblem> PatchProblems(string patch, string gitOutput)
     {
         var problems = new List<InputProblem>();
-        var lines = gitOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var line in lines.Where(l => l.StartsWith("error:", StringComparison.Ordinal)))
+        var errors = gitOutput.Split('\n', StringSplitOptions.TrimEntries)
+            .Where(l => l.StartsWith("error: ", StringComparison.Ordinal)).Select(l => l["error: ".Length..]).ToList();
+        var used = new HashSet<int>();
+        for (var i = 0; i < errors.Count; i++)
         {
-            var m = PatchFailed().Match(line);
-            var hunk = m.Success ? $"hunk at {m.Groups[1].Value}:{m.Groups[2].Value}" : "(patch)";
-            var reason = m.Success
-                ? lines.FirstOrDefault(l => l.StartsWith("error: " + m.Groups[1].Value + ":", StringComparison.Ordinal))?["error: ".Length..] ?? line["error: ".Length..]
-                : line["error: ".Length..];
-            if (m.Success || !problems.Any(p => line.Contains(p.Message, StringComparison.Ordinal)))
-                problems.Add(new InputProblem(patch, 0, 0, hunk, m.Success ? $"does not apply: {reason}" : reason));
+            var m = PatchFailed().Match("error: " + errors[i]);
+            if (!m.Success) continue;
+            used.Add(i);
+            // git follows "patch failed: F:N" with "F: <reason>".
+            var reasonAt = errors.FindIndex(i + 1, e => e.StartsWith(m.Groups[1].Value + ":", StringComparison.Ordinal));
+            var reason = reasonAt < 0 ? "patch does not apply" : errors[reasonAt];
+            if (reasonAt >= 0) used.Add(reasonAt);
+            problems.Add(new InputProblem(patch, 0, 0, $"hunk at {m.Groups[1].Value}:{m.Groups[2].Value}", $"does not apply: {reason}"));
         }
+        for (var i = 0; i < errors.Count; i++)
+            if (!used.Contains(i) && errors[i] != "while searching for:")
+                problems.Add(new InputProblem(patch, 0, 0, "(patch)", errors[i]));
         if (problems.Count == 0) problems.Add(new InputProblem(patch, 0, 0, "(patch)", gitOutput.Trim()));
-        return problems.DistinctBy(p => p.Field + p.Message).ToArray();
+        return problems;
     }
 
     [GeneratedRegex(@"^error: patch failed: (.+):(\d+)$")]

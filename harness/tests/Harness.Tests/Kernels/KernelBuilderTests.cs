@@ -1,0 +1,96 @@
+// Kernel builds from source: a patch that does not apply fails before any compiling, naming
+// the patch, the file and line of the hunk, and git's reason. Uses a tiny real git tree.
+using CliWrap;
+using CliWrap.Buffered;
+using Harness.Kernels;
+using Harness.Yaml;
+using Xunit;
+
+namespace Harness.Tests.Kernels;
+
+public sealed class KernelBuilderTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kbuild-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private async Task Git(string repo, params string[] args) =>
+        await CliWrap.Cli.Wrap("git").WithArguments(["-c", "user.name=t", "-c", "user.email=t@t", .. args]).WithWorkingDirectory(repo).ExecuteBufferedAsync();
+
+    private async Task<string> Repo()
+    {
+        var repo = Path.Combine(_dir, "linux");
+        Directory.CreateDirectory(Path.Combine(repo, "fs"));
+        await File.WriteAllTextAsync(Path.Combine(repo, "fs", "direct-io.c"), "line one\nline two\nline three\nline four\n");
+        await Git(repo, "init", "-q");
+        await Git(repo, "add", "-A");
+        await Git(repo, "commit", "-q", "-m", "base");
+        return repo;
+    }
+
+    private string Patch(string name, string body)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, body);
+        return path;
+    }
+
+    [Fact]
+    public async Task Patch_that_does_not_apply_names_the_patch_the_hunk_and_the_reason()
+    {
+        var repo = await Repo();
+        var patch = Patch("fix.patch", """
+            Header: what this patch does.
+            ---
+            --- a/fs/direct-io.c
+            +++ b/fs/direct-io.c
+            @@ -2,3 +2,3 @@
+             line two
+            -line 3
+            +line THREE
+             line four
+
+            """);
+        var spec = new KernelSpec("t", "test", new GitTree(repo, "HEAD"), "kernels/t.yaml")
+        {
+            Build = new KernelBuildSpec("tinyconfig", [], [patch]),
+        };
+
+        var error = await Assert.ThrowsAsync<InputException>(() =>
+            new KernelBuilder(Path.Combine(_dir, "cache"), TextWriter.Null).BuildDetailedAsync(spec, CancellationToken.None));
+
+        var problem = Assert.Single(error.Problems);
+        Assert.Equal(patch, problem.File);
+        Assert.Equal("hunk at fs/direct-io.c:2", problem.Field);
+        Assert.Equal("does not apply: fs/direct-io.c: patch does not apply", problem.Message);
+    }
+
+    [Fact]
+    public void Git_apply_complaints_become_one_problem_per_failed_hunk()
+    {
+        var output = """
+            Checking patch fs/direct-io.c...
+            error: while searching for:
+            line 3
+            error: patch failed: fs/direct-io.c:316
+            error: fs/direct-io.c: patch does not apply
+            Checking patch fs/ocfs2/file.c...
+            error: fs/ocfs2/file.c: No such file or directory
+            """;
+
+        var problems = KernelBuilder.PatchProblems("p.patch", output);
+
+        Assert.Contains(problems, p => p.Field == "hunk at fs/direct-io.c:316" && p.Message == "does not apply: fs/direct-io.c: patch does not apply");
+        Assert.Contains(problems, p => p.Message == "fs/ocfs2/file.c: No such file or directory");
+    }
+
+    [Fact]
+    public void Fragment_symbols_the_final_config_lost_are_listed()
+    {
+        var fragment = Patch("guest.config", "CONFIG_ACPI=y\nCONFIG_OCFS2_FS=y\n# CONFIG_OCFS2_FS_O2CB is not set\n");
+
+        var missing = KernelBuilder.MissingSymbols("CONFIG_ACPI=y\nCONFIG_EXT4_FS=y\n", [fragment]);
+
+        Assert.Equal(["CONFIG_OCFS2_FS"], missing);
+    }
+}

@@ -26,7 +26,7 @@ public sealed record ValidationRequest(
     string CommandLine,
     bool Parallel);
 
-/// <summary>The counts and verdict after one look.</summary>
+/// <summary>The counts and verdict after one look. The control kernel runs in the first look only.</summary>
 public sealed record LookRecord(int Look, RateCounts Without, RateCounts With, RateCounts? Control, string Verdict, double PValue, double Alpha, string Reason);
 
 /// <summary>The verdict of one (filesystem, case) pair, with the history that led to it.</summary>
@@ -132,7 +132,8 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             var plan = new List<ValidationSide>();
             if (!withoutDone) plan.Add(request.Without);
             plan.Add(request.With);
-            if (request.Control is { } c) plan.Add(c);
+            // The control (e.g. stock kernel) is a sanity check, not part of the test: one batch.
+            if (request.Control is { } c && look == 1) plan.Add(c);
             if (request.Parallel)
                 batches.AddRange(plan.Select(side => (side, Batch(side))));
             else

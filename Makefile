@@ -11,12 +11,14 @@ AGENT_AOT := $(CACHE)/agent/harness-agent
 # filefrag (e2fsprogs) for fault injection, fio as the reference tool.
 APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache
 
-.PHONY: all deps build agent-aot test demo bench clean help
+.PHONY: all deps build agent-aot test demo demo-host demo-qemu bench clean help
 
 all: build
 
 help:
-	@echo "make demo   - run the seed case on the host kernel over ext4, xfs and btrfs loop images"
+	@echo "make demo       - the flagship: does the direct-io.c patch fix the ocfs2 race on 6.1? then the ext4 pair"
+	@echo "make demo-host  - the seed case on the host kernel over ext4, xfs and btrfs loop images"
+	@echo "make demo-qemu  - the seed case in Debian's 6.1 cloud kernel under QEMU on ext4 and xfs"
 	@echo "make test   - install what is missing, build, publish the NativeAOT agent, run every test"
 	@echo "make bench  - harness seed case vs fio running the same job, side by side"
 	@echo "make deps   - apt-get install the packages the harness needs (only missing ones)"
@@ -40,8 +42,22 @@ agent-aot: build
 test: deps agent-aot
 	HARNESS_AGENT_AOT=$(AGENT_AOT) $(DOTNET) test Harness.sln -c $(CONFIG) --no-build -nologo -v q --logger "console;verbosity=normal"
 
-demo: deps build
+# The flagship (first run builds 6.1 three ways, ~10 min plus seconds per variant; later runs
+# reuse the cache): ocfs2 race kernel without vs with the direct-io.c patch, stock 6.1 as the
+# control, at least 100 clean patched repeats before FIXES; then the ext4 pair.
+DEMO_MIN_WITH ?= 100
+demo: deps agent-aot
+	$(HARNESS) validate --kernel linux-6.1-ocfs2-race \
+	    --patch kernels/patches/direct-io-serialise-sub-block-zeroing.patch \
+	    --control linux-6.1 --fs ocfs2 --case seed --batch 20 --min-with $(DEMO_MIN_WITH) --max-repeats 200
+	$(HARNESS) validate --kernel linux-6.1-ext4-race --with-kernel linux-6.1 \
+	    --fs ext4 --case seed --batch 20 --min-with 20 --max-repeats 200
+
+demo-host: deps build
 	$(HARNESS) run --machine local --fs ext4,xfs,btrfs --case seed
+
+demo-qemu: deps agent-aot
+	$(HARNESS) run --machine qemu --kernel debian-6.1-cloud --fs ext4,xfs --case seed
 
 bench: deps agent-aot
 	bench/run-bench.sh $(HARNESS) $(AGENT_AOT)

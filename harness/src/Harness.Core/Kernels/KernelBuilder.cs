@@ -136,7 +136,8 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
     {
         progress.WriteLine($"source: recording the pristine tree in git (once; lets patch sets switch without a rebuild)");
         await RunAsync("git", ["init", "-q"], tree, cancellationToken);
-        await RunAsync("git", ["add", "-A"], tree, cancellationToken);
+        // -f: Debian's tarball ships a .gitignore that ignores its whole top level.
+        await RunAsync("git", ["add", "-A", "-f"], tree, cancellationToken);
         await RunAsync("git", ["-c", "user.name=harness", "-c", "user.email=harness@localhost", "commit", "-q", "-m", "pristine"], tree, cancellationToken);
     }
 

@@ -219,7 +219,7 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         var cores = jobs ?? Environment.ProcessorCount;
         var args = new List<string> { $"-j{cores}", "bzImage", "KBUILD_BUILD_TIMESTAMP=harness", "KBUILD_BUILD_USER=harness", "KBUILD_BUILD_HOST=harness" };
         var env = new Dictionary<string, string?>();
-        if (FindOnPath("ccache") is not null)
+        if (HostCommand.FindOnPath("ccache") is not null)
         {
             args.Add("CC=ccache gcc");
             env["CCACHE_DIR"] = Path.Combine(cacheDirectory, "ccache");
@@ -265,29 +265,8 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
     }
 
-    private static async Task<string> RunAsync(string program, IReadOnlyList<string> args, string directory, CancellationToken cancellationToken, string? log = null)
-    {
-        var output = new StringBuilder();
-        CommandResult result;
-        try
-        {
-            result = await Cli.Wrap(program).WithArguments(args).WithWorkingDirectory(directory)
-                .WithStandardOutputPipe(PipeTarget.ToStringBuilder(output)).WithStandardErrorPipe(PipeTarget.ToStringBuilder(output))
-                .WithValidation(CommandResultValidation.None).ExecuteAsync(cancellationToken);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new MachineException($"cannot start '{program}': {e.Message} (`make deps` installs the build tools)", e);
-        }
-        if (log is not null) await File.AppendAllTextAsync(log, $"$ {program} {string.Join(' ', args)}\n{output}", cancellationToken);
-        if (result.ExitCode != 0)
-            throw new MachineException($"`{program} {string.Join(' ', args)}` in {directory} exited with {result.ExitCode}: {output.ToString().Trim()}");
-        return output.ToString();
-    }
-
-    private static string? FindOnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
+    private static Task<string> RunAsync(string program, IReadOnlyList<string> args, string directory, CancellationToken cancellationToken, string? log = null) =>
+        HostCommand.RunAsync(program, args, cancellationToken, directory, log);
 }
 
 internal static class CliExtensions

@@ -7,9 +7,12 @@ namespace Harness.Machines;
 
 public static class HostCommand
 {
-    public static async Task<string> RunAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    /// <summary>Runs a program to completion; throws <see cref="MachineException"/> with its output when it fails.</summary>
+    public static async Task<string> RunAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken,
+        string? workingDirectory = null, string? log = null)
     {
         var command = Cli.Wrap(program).WithArguments(arguments).WithValidation(CommandResultValidation.None);
+        if (workingDirectory is not null) command = command.WithWorkingDirectory(workingDirectory);
         BufferedCommandResult result;
         try
         {
@@ -19,8 +22,15 @@ public static class HostCommand
         {
             throw new MachineException($"cannot start '{program}': {e.Message} (is it installed? `make deps` installs the harness's packages)", e);
         }
+        if (log is not null)
+            await File.AppendAllTextAsync(log, $"$ {program} {string.Join(' ', arguments)}\n{result.StandardOutput}{result.StandardError}", cancellationToken);
         if (result.ExitCode != 0)
-            throw new MachineException($"`{program} {string.Join(' ', arguments)}` exited with {result.ExitCode}: {(result.StandardError + result.StandardOutput).Trim()}");
+            throw new MachineException($"`{program} {string.Join(' ', arguments)}`{(workingDirectory is null ? "" : $" in {workingDirectory}")} exited with {result.ExitCode}: {(result.StandardError + result.StandardOutput).Trim()}");
         return result.StandardOutput;
     }
+
+    /// <summary>The full path of a program on PATH, or null.</summary>
+    public static string? FindOnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
 }

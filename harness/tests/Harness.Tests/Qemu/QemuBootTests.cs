@@ -25,16 +25,10 @@ public sealed class QemuBootTests(DebianKernelFixture kernel) : IDisposable
 
     private static string Cache => DebianKernelFixture.CacheRoot;
 
-    private static string Agent()
-    {
-        var candidates = new[] { Environment.GetEnvironmentVariable("HARNESS_AGENT_AOT"), Path.Combine(Cache, "agent", "harness-agent"), Path.Combine(RepoPaths.Root, ".cache", "agent", "harness-agent") };
-        return candidates.FirstOrDefault(p => p is not null && File.Exists(p))
-            ?? throw new InvalidOperationException("no NativeAOT agent: run `make agent-aot` (make test does)");
-    }
 
     private async Task<QemuOptions> Options(params string[] filesystems) =>
         await new QemuSetup(Cache, TextWriter.Null).PrepareAsync(
-            kernel.Spec, filesystems.Select(FilesystemCatalog.Find).ToArray(), Agent(), "auto", BlockBackend.Default,
+            kernel.Spec, filesystems.Select(FilesystemCatalog.Find).ToArray(), TestAgent.AotPath(Cache), "auto", BlockBackend.Default,
             512L << 20, cpus: 2, memoryMiB: 1024, TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(300), CancellationToken.None);
 
     [Fact]

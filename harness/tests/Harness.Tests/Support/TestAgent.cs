@@ -15,4 +15,10 @@ public static class TestAgent
             return aot is not null && File.Exists(aot) ? new AgentBinary(aot) : AgentBinary.Default(null);
         }
     }
+
+    /// <summary>The NativeAOT agent for guests: $HARNESS_AGENT_AOT, else the cache's, else the repo's .cache.</summary>
+    public static string AotPath(string cacheRoot) =>
+        new[] { Environment.GetEnvironmentVariable("HARNESS_AGENT_AOT"), Path.Combine(cacheRoot, "agent", "harness-agent"), Path.Combine(RepoPaths.Root, ".cache", "agent", "harness-agent") }
+            .FirstOrDefault(p => p is not null && File.Exists(p))
+        ?? throw new InvalidOperationException("no NativeAOT agent: run `make agent-aot` (make test does)");
 }

@@ -37,7 +37,7 @@ public sealed class ValidateEndToEndTests : IDisposable
         var ocfs2 = FilesystemCatalog.Find("ocfs2");
         var setup = new QemuSetup(Cache, TextWriter.Null);
         async Task<ValidationSide> Side(string label, KernelImage kernel) => new(label, kernel, new QemuMachine(
-            await setup.PrepareAsync(kernel, [ocfs2], Agent(), "auto", BlockBackend.Default, 512L << 20, 2, 1024,
+            await setup.PrepareAsync(kernel, [ocfs2], TestAgent.AotPath(Cache), "auto", BlockBackend.Default, 512L << 20, 2, 1024,
                 TimeSpan.FromSeconds(120), TimeSpan.FromSeconds(600), CancellationToken.None), TextWriter.Null));
         // CI's share: 5 repeats a side decide it (5/5 vs 0/5: p = 1/252 < 0.05/2).
         var policy = new VerdictPolicy(Alpha: 0.05, BatchSize: 5, MinRunsWith: 5, MaxRunsPerSide: 10);
@@ -55,8 +55,4 @@ public sealed class ValidateEndToEndTests : IDisposable
         Assert.NotEqual(without.BzImage, with.BzImage);
     }
 
-    private static string Agent() =>
-        new[] { Environment.GetEnvironmentVariable("HARNESS_AGENT_AOT"), Path.Combine(Cache, "agent", "harness-agent"), Path.Combine(RepoPaths.Root, ".cache", "agent", "harness-agent") }
-            .FirstOrDefault(p => p is not null && File.Exists(p))
-        ?? throw new InvalidOperationException("no NativeAOT agent: run `make agent-aot` (make test does)");
 }

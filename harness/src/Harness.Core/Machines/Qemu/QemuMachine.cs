@@ -25,7 +25,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
     {
         if (!File.Exists(options.Kernel.BzImage)) return Task.FromResult<string?>($"kernel image {options.Kernel.BzImage} does not exist");
         if (!File.Exists(options.BaseInitramfs)) return Task.FromResult<string?>($"initramfs {options.BaseInitramfs} does not exist");
-        if (!options.QemuBinary.Contains('/') && FindOnPath(options.QemuBinary) is null)
+        if (!options.QemuBinary.Contains('/') && HostCommand.FindOnPath(options.QemuBinary) is null)
             return Task.FromResult<string?>($"'{options.QemuBinary}' is not on PATH (Debian package qemu-system-x86; `make deps` installs it)");
         return Task.FromResult<string?>(null);
     }
@@ -186,8 +186,4 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
     private static string Head(string? text) => text is null ? "(none)" : text.Length <= 300 ? text.Trim() : text[..300] + "...";
 
     internal static string Word(GuestFailureKind kind) => JsonNamingPolicy.KebabCaseLower.ConvertName(kind.ToString());
-
-    private static string? FindOnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
 }

@@ -194,7 +194,7 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         await RunAsync("make", [build.BaseConfig], tree, cancellationToken, log);
         if (build.Fragments.Count > 0)
         {
-            await RunAsync("scripts/kconfig/merge_config.sh", ["-m", ".config", .. build.Fragments], tree, cancellationToken, log);
+            await RunAsync(Path.Combine(tree, "scripts", "kconfig", "merge_config.sh"), ["-m", ".config", .. build.Fragments], tree, cancellationToken, log);
             await RunAsync("make", ["olddefconfig"], tree, cancellationToken, log);
         }
         var after = await File.ReadAllTextAsync(config, cancellationToken);

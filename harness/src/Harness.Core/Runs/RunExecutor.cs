@@ -40,6 +40,8 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         await folder.WriteRunAsync(record, CancellationToken.None);
         _progress.WriteLine($"run {runId}: {inputs.Length} cell(s) on the {machine.Kind} machine ({machine.Describe().Detail}), {request.Jobs} at a time; results in {folder.Path}");
 
+        // Scratch per run: two harness runs sharing a cache must never share an image.
+        var workRoot = Path.Combine(request.WorkDirectory, runId);
         var finished = new CellResult?[inputs.Length];
         var gate = new SemaphoreSlim(Math.Max(1, request.Jobs));
         var recordLock = new SemaphoreSlim(1);
@@ -55,7 +57,7 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
                 var fs = request.Filesystems.First(f => f.Name == input.Filesystem);
                 var @case = request.Cases.First(c => c.Name == input.Case);
                 _progress.WriteLine($"[{n + 1}/{inputs.Length}] {input.CellId}: {input.Repeats} iteration(s)");
-                var (cell, cancelled) = await new CellRunner(machine, time, _progress).RunAsync(folder, input, fs, @case, request.WorkDirectory, 0, cancellationToken);
+                var (cell, cancelled) = await new CellRunner(machine, time, _progress).RunAsync(folder, input, fs, @case, workRoot, 0, cancellationToken);
                 await folder.WriteCellAsync(cell, CancellationToken.None);
                 await recordLock.WaitAsync(CancellationToken.None);
                 try
@@ -85,6 +87,8 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
                 Interrupted = interrupted || cells.Length < inputs.Length,
             };
             await folder.WriteRunAsync(record, CancellationToken.None);
+            try { if (Directory.Exists(workRoot)) Directory.Delete(workRoot, recursive: true); }
+            catch (IOException) { /* scratch only */ }
         }
         return new RunSummary(runId, folder.Path, record);
     }

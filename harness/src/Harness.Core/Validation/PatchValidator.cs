@@ -89,7 +89,7 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             foreach (var fs in request.Filesystems)
             foreach (var @case in request.Cases)
             {
-                var pair = await RunPairAsync(folder, request, fs, @case, cancellationToken);
+                var pair = await RunPairAsync(folder, request with { WorkDirectory = System.IO.Path.Combine(request.WorkDirectory, runId) }, fs, @case, cancellationToken);
                 pairs.Add(pair);
                 record = record with { Pairs = pairs.ToArray() };
                 await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);

@@ -55,7 +55,7 @@ public sealed class KernelSpecLoaderTests
 
         var error = Assert.Throws<InputException>(() => KernelSpecLoader.Parse("kernels/k.yaml", text, baseDirectory: "/work/kernels"));
 
-        Assert.Equal("kernels/k.yaml:5:1: patches: 'patches/nope.patch' does not exist (looked for /work/kernels/patches/nope.patch)", error.Message);
+        Assert.Equal("kernels/k.yaml:6:3: patches: 'patches/nope.patch' does not exist (looked for /work/kernels/patches/nope.patch)", error.Message);
     }
 
     [Fact]

@@ -65,11 +65,12 @@ internal sealed partial class ConsoleWatcher(string path)
         var start = Math.Max(0, _text.Length - 200); // a signature may straddle two reads
         _text.Append(fresh);
         var window = _text.ToString(start, _text.Length - start);
-        if (!Booted && _text.ToString().IndexOf(GuestInit.BootedMarker, StringComparison.Ordinal) is var b and >= 0)
+        // Booted once the whole marker line is in: a read can end in the middle of it.
+        if (!Booted && _text.ToString().IndexOf(GuestInit.BootedMarker, StringComparison.Ordinal) is var b and >= 0
+            && _text.ToString().IndexOf('\n', b) is var end and >= 0)
         {
             Booted = true;
-            var end = _text.ToString().IndexOf('\n', b);
-            BootLine = (end < 0 ? _text.ToString(b, _text.Length - b) : _text.ToString(b, end - b)).Trim();
+            BootLine = _text.ToString(b, end - b).Trim();
         }
         if (GuestError is null && window.IndexOf(GuestInit.ErrorMarker, StringComparison.Ordinal) is var e and >= 0)
         {

@@ -67,10 +67,10 @@ internal sealed partial class ConsoleWatcher(string path)
         var window = _text.ToString(start, _text.Length - start);
         // Booted once the whole marker line is in: a read can end in the middle of it.
         if (!Booted && _text.ToString().IndexOf(GuestInit.BootedMarker, StringComparison.Ordinal) is var b and >= 0
-            && _text.ToString().IndexOf('\n', b) is var end and >= 0)
+            && _text.ToString().IndexOf('\n', b) is var lineEnd and >= 0)
         {
             Booted = true;
-            BootLine = _text.ToString(b, end - b).Trim();
+            BootLine = _text.ToString(b, lineEnd - b).Trim();
         }
         if (GuestError is null && window.IndexOf(GuestInit.ErrorMarker, StringComparison.Ordinal) is var e and >= 0)
         {

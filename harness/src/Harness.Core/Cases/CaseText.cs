@@ -34,6 +34,5 @@ public static class CaseText
     }
 
     /// <summary>An enum value as case files spell it: AfterFsync -> after-fsync.</summary>
-    public static string Word<T>(T value) where T : struct, Enum =>
-        System.Text.Json.JsonNamingPolicy.KebabCaseLower.ConvertName(value.ToString());
+    public static string Word<T>(T value) where T : struct, Enum => Results.EnumWords.Kebab(value);
 }

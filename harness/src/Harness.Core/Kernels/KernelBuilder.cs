@@ -92,15 +92,15 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         using (await CacheLock.AcquireAsync(tree + ".lock", progress, $"unpacking {source.Package}", cancellationToken))
         {
             if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim());
-            var debs = Path.Combine(cacheDirectory, "kernels", "debs");
-            Directory.CreateDirectory(debs);
-            progress.WriteLine($"source {source.Package}: apt-get download");
-            var version = (await RunAsync("apt-cache", ["policy", source.Package], debs, cancellationToken))
-                .Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("Candidate:", StringComparison.Ordinal))?["Candidate:".Length..].Trim();
-            if (version is null or "(none)")
-                throw new MachineException($"apt knows no package {source.Package} (apt-get update? Debian's linux-source-* packages are in main)");
-            await RunAsync("apt-get", ["download", $"{source.Package}={version}"], debs, cancellationToken);
-            var deb = Directory.GetFiles(debs, $"{source.Package}_*.deb").OrderByDescending(File.GetLastWriteTimeUtc).First();
+            // The same apt access as prebuilt kernels: candidate version, then exactly that .deb.
+            var apt = new AptRepository("/var/lib/apt/lists");
+            var package = (await apt.FindAsync(source.Package, cancellationToken)).FirstOrDefault(p => p.Name == source.Package)
+                ?? throw new MachineException($"apt knows no package {source.Package} (apt-get update? Debian's linux-source-* packages are in main)");
+            var version = package.Version;
+            var deb = Path.Combine(cacheDirectory, "kernels", "debs", $"{package.Name}_{package.Version}.deb");
+            Directory.CreateDirectory(Path.GetDirectoryName(deb)!);
+            progress.WriteLine($"source {source.Package} {version}: apt-get download");
+            if (!File.Exists(deb)) await apt.DownloadAsync(package, deb, cancellationToken);
             var unpack = Path.Combine(Sources, source.Package + ".deb-unpacked");
             if (Directory.Exists(unpack)) Directory.Delete(unpack, recursive: true);
             await RunAsync("dpkg-deb", ["-x", deb, unpack], Sources, cancellationToken);
@@ -149,8 +149,7 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         await RunAsync("git", ["reset", "-q", "--hard"], tree, cancellationToken);
         foreach (var patch in patches)
         {
-            var check = await Cli.Wrap("git").WithArguments(["apply", "--check", "--verbose", patch]).WithWorkingDirectory(tree)
-                .WithValidation(CommandResultValidation.None).ExecuteBufferedAsyncSafe(cancellationToken);
+            var check = await HostCommand.TryRunAsync("git", ["apply", "--check", "--verbose", patch], tree, cancellationToken);
             if (check.ExitCode != 0)
                 throw new InputException(PatchProblems(patch, check.Output));
             await RunAsync("git", ["apply", patch], tree, cancellationToken);
@@ -267,16 +266,4 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
 
     private static Task<string> RunAsync(string program, IReadOnlyList<string> args, string directory, CancellationToken cancellationToken, string? log = null) =>
         HostCommand.RunAsync(program, args, cancellationToken, directory, log);
-}
-
-internal static class CliExtensions
-{
-    /// <summary>Runs and returns exit code plus combined output, never throwing on a non-zero exit.</summary>
-    public static async Task<(int ExitCode, string Output)> ExecuteBufferedAsyncSafe(this Command command, CancellationToken cancellationToken)
-    {
-        var output = new StringBuilder();
-        var result = await command.WithStandardOutputPipe(PipeTarget.ToStringBuilder(output)).WithStandardErrorPipe(PipeTarget.ToStringBuilder(output))
-            .ExecuteAsync(cancellationToken);
-        return (result.ExitCode, output.ToString());
-    }
 }

@@ -29,6 +29,14 @@ public static class HostCommand
         return result.StandardOutput;
     }
 
+    /// <summary>Runs a program to completion and returns its exit code and combined output, never throwing on failure.</summary>
+    public static async Task<(int ExitCode, string Output)> TryRunAsync(string program, IReadOnlyList<string> arguments, string workingDirectory, CancellationToken cancellationToken)
+    {
+        var result = await Cli.Wrap(program).WithArguments(arguments).WithWorkingDirectory(workingDirectory)
+            .WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(cancellationToken);
+        return (result.ExitCode, result.StandardOutput + result.StandardError);
+    }
+
     /// <summary>The full path of a program on PATH, or null.</summary>
     public static string? FindOnPath(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)

@@ -16,6 +16,9 @@ public sealed record CellRequest(
     string WorkDirectory,
     string LogDirectory)
 {
+    /// <summary>The file every machine asks the agent to write, in the test filesystem.</summary>
+    public const string TargetFile = "harness-target";
+
     /// <summary>Iteration number of the first repeat: batches of one cell get distinct run tags.</summary>
     public int FirstIteration { get; init; }
 }

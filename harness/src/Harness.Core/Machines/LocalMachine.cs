@@ -12,7 +12,6 @@ public sealed record LocalMachineOptions(AgentBinary Agent, long ImageSize, stri
 
 public sealed class LocalMachine(LocalMachineOptions options) : IMachine
 {
-    private const string TargetFile = "harness-target";
 
     public string Kind => "local";
 
@@ -69,24 +68,24 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         {
             cancellationToken.ThrowIfCancellationRequested();
             var write = await options.Agent.RunAsync(
-                new AgentRequest(AgentPhase.Write, directory, TargetFile, cell.Case.Workload, i, DropCaches: false), scratch, cancellationToken);
+                new AgentRequest(AgentPhase.Write, directory, CellRequest.TargetFile, cell.Case.Workload, i, DropCaches: false), scratch, cancellationToken);
             AgentReport? readback = null;
             if (write.Error is null && (wantsRemount || options.Fault is not null))
             {
                 if (image is not null)
                 {
-                    var extents = options.Fault is null ? null : await FileExtents.ReadAsync(Path.Combine(directory, TargetFile), cancellationToken);
+                    var extents = options.Fault is null ? null : await FileExtents.ReadAsync(Path.Combine(directory, CellRequest.TargetFile), cancellationToken);
                     await image.UnmountAsync(cancellationToken);
                     if (options.Fault is not null)
                         await options.Fault.ApplyAsync(new FaultContext(image.ImagePath, PlanBuilder.Build(cell.Case.Workload, i), extents!), cancellationToken);
                     await image.MountAsync(cancellationToken);
                 }
                 readback = await options.Agent.RunAsync(
-                    new AgentRequest(AgentPhase.Readback, directory, TargetFile, cell.Case.Workload, i, DropCaches: image is null), scratch, cancellationToken);
+                    new AgentRequest(AgentPhase.Readback, directory, CellRequest.TargetFile, cell.Case.Workload, i, DropCaches: image is null), scratch, cancellationToken);
             }
             yield return new IterationRaw(i, write, readback, write.Error ?? readback?.Error);
         }
-        TryDelete(Path.Combine(directory, TargetFile));
+        TryDelete(Path.Combine(directory, CellRequest.TargetFile));
     }
 
     private static void TryDelete(string path)

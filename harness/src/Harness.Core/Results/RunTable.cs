@@ -9,7 +9,7 @@ public static class RunTable
 {
     public static string Render(RunRecord run)
     {
-        var rows = new List<string[]> { new[] { "cell", "fs", "case", "outcome", "pass", "fail", "error", "findings", "median IOPS", "boot s", "seconds" } };
+        var rows = new List<IReadOnlyList<string>> { new[] { "cell", "fs", "case", "outcome", "pass", "fail", "error", "findings", "median IOPS", "boot s", "seconds" } };
         foreach (var c in run.Cells)
         {
             var findings = c.FindingsByClass.Count == 0 ? "-" : string.Join(" ", c.FindingsByClass.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}:{kv.Value}"));
@@ -17,10 +17,8 @@ public static class RunTable
                 N(c.Passed), N(c.Failed), N(c.Errored), findings, c.MedianIops.ToString("F0", CultureInfo.InvariantCulture),
                 c.BootSeconds > 0 ? c.BootSeconds.ToString("F1", CultureInfo.InvariantCulture) : "-", c.Seconds.ToString("F1", CultureInfo.InvariantCulture)]);
         }
-        var widths = Enumerable.Range(0, rows[0].Length).Select(i => rows.Max(r => r[i].Length)).ToArray();
         var sb = new StringBuilder();
-        foreach (var row in rows)
-            sb.AppendLine(string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd());
+        TextTable.AppendTo(sb, rows);
         var overall = run.Outcome is { } o ? Outcomes.Word(o) : "UNFINISHED";
         sb.AppendLine($"run {run.RunId}: {overall}{(run.Interrupted ? " (interrupted: finished cells kept)" : "")}");
         foreach (var c in run.Cells.Where(c => c.Error is not null))

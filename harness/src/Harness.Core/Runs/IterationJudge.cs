@@ -55,9 +55,5 @@ public static class IterationJudge
             write.Ios.Count, ioErrors, write.WorkloadSeconds, iops, passes);
     }
 
-    public static string ClassWord(FindingClass c) => c switch
-    {
-        FindingClass.LostWrite => "lost-write",
-        _ => c.ToString().ToLowerInvariant(),
-    };
+    public static string ClassWord(FindingClass c) => EnumWords.Kebab(c);
 }

@@ -1,12 +1,10 @@
 // Runs a matrix (filesystems x cases) on one machine: streams iterations in, judges them,
 // writes each record as it finishes, prints progress, and keeps what finished on Ctrl-C.
 // Cells run up to RunRequest.Jobs at a time (several QEMUs at once).
-using System.Diagnostics;
 using System.Security.Cryptography;
 using Harness.Cases;
 using Harness.Filesystems;
 using Harness.Machines;
-using Harness.Machines.Qemu;
 using Harness.Results;
 using Harness.Verdicts;
 

@@ -15,7 +15,7 @@ public static class ValidationTable
         var header = new List<string> { "fs", "case", "without patch", "with patch" };
         if (hasControl) header.Add("control");
         header.AddRange(["p", "verdict"]);
-        var rows = new List<string[]> { header.ToArray() };
+        var rows = new List<IReadOnlyList<string>> { header.ToArray() };
         foreach (var p in record.Pairs)
         {
             var row = new List<string> { p.Filesystem, p.Case, Rate(p.Without), Rate(p.With) };
@@ -23,10 +23,8 @@ public static class ValidationTable
             row.AddRange([p.PValue.ToString("G3", CultureInfo.InvariantCulture), PatchVerdicts.Word(Enum.Parse<PatchVerdict>(p.Verdict))]);
             rows.Add(row.ToArray());
         }
-        var widths = Enumerable.Range(0, header.Count).Select(i => rows.Max(r => r[i].Length)).ToArray();
         var sb = new StringBuilder();
-        foreach (var row in rows)
-            sb.AppendLine(string.Join("  ", row.Select((c, i) => c.PadRight(widths[i]))).TrimEnd());
+        Results.TextTable.AppendTo(sb, rows);
         sb.AppendLine($"rates are failed/runs with {confidence} Clopper-Pearson intervals; p is one-sided Fisher exact; alpha {record.Policy.Alpha} split over {record.Policy.MaxLooks} looks");
         foreach (var p in record.Pairs)
             sb.AppendLine($"  {p.Filesystem}/{p.Case}: {p.Reason}");

@@ -16,7 +16,6 @@ namespace Harness.Machines.Qemu;
 
 public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMachine
 {
-    private const string TargetFile = "harness-target";
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
 
     public string Kind => "qemu";
@@ -164,7 +163,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
         {
             foreach (var phase in new[] { AgentPhase.Write, AgentPhase.Readback })
             {
-                var request = new AgentRequest(phase, GuestInit.TestMountPoint, TargetFile, cell.Case.Workload, cell.FirstIteration + i, DropCaches: false);
+                var request = new AgentRequest(phase, GuestInit.TestMountPoint, CellRequest.TargetFile, cell.Case.Workload, cell.FirstIteration + i, DropCaches: false);
                 files.Add(new GuestFile($"/harness/req-{i}-{phase.ToString().ToLowerInvariant()}.json",
                     JsonSerializer.SerializeToUtf8Bytes(request, AgentJsonContext.Default.AgentRequest), 0x1A4));
             }
@@ -185,5 +184,5 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
 
     private static string Head(string? text) => text is null ? "(none)" : text.Length <= 300 ? text.Trim() : text[..300] + "...";
 
-    internal static string Word(GuestFailureKind kind) => JsonNamingPolicy.KebabCaseLower.ConvertName(kind.ToString());
+    internal static string Word(GuestFailureKind kind) => Results.EnumWords.Kebab(kind);
 }

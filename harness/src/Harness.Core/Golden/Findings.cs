@@ -26,6 +26,15 @@ public enum FindingClass
 
     /// <summary>An acknowledged write is not there: the old content, an older write, a block of zeros, or end of file.</summary>
     LostWrite,
+
+    /// <summary>A write the kernel should have taken failed or came back short (errno and count in the finding).</summary>
+    IoError,
+
+    /// <summary>The file's size after the workload differs from what the plan and the acknowledged IOs imply.</summary>
+    Size,
+
+    /// <summary>The filesystem checker (run read-only after the cell) reported damage.</summary>
+    Fsck,
 }
 
 /// <summary>

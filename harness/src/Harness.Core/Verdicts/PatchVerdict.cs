@@ -50,18 +50,18 @@ public static class PatchVerdicts
     };
 }
 
-/// <summary>Failed repeats out of counted repeats (PASS or FAIL; ERROR and SKIP say nothing about the kernel).</summary>
+/// <summary>Failed repeats out of counted repeats (PASS, FAIL or CRASH; ERROR and SKIP say nothing about the kernel).</summary>
 public sealed record RateCounts(int Failures, int Runs)
 {
-    /// <summary>Counts FAIL as a failure and PASS as a clean run; ERROR and SKIP are left out.</summary>
+    /// <summary>Counts FAIL and CRASH as failures and PASS as a clean run; ERROR and SKIP are left out.</summary>
     public static RateCounts FromOutcomes(IEnumerable<Outcome> outcomes)
     {
         int failures = 0, runs = 0;
         foreach (var outcome in outcomes)
         {
-            if (outcome is not (Outcome.Pass or Outcome.Fail)) continue;
+            if (outcome is not (Outcome.Pass or Outcome.Fail or Outcome.Crash)) continue;
             runs++;
-            if (outcome == Outcome.Fail) failures++;
+            if (Outcomes.CountsAgainstKernel(outcome)) failures++;
         }
         return new RateCounts(failures, runs);
     }

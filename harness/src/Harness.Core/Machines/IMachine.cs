@@ -28,6 +28,9 @@ public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport
 {
     /// <summary>Seconds from machine start to the guest's boot marker (0 where nothing boots).</summary>
     public double BootSeconds { get; init; }
+
+    /// <summary>The read-only filesystem check after the cell's last read-back; only on a cell's last iteration.</summary>
+    public Filesystems.FsckResult? Fsck { get; init; }
 }
 
 /// <summary>Facts about where a cell ran, recorded with every result.</summary>

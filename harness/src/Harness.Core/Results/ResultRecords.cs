@@ -25,6 +25,9 @@ public sealed record IterationResult(
 {
     /// <summary>Seconds from machine start to the guest's boot marker; 0 on the host kernel.</summary>
     public double BootSeconds { get; init; }
+
+    /// <summary>The filesystem check after the cell (its last iteration only), with the checker's output.</summary>
+    public Filesystems.FsckResult? Fsck { get; init; }
 }
 
 /// <summary>How a machine failed a cell (kernel panic, boot timeout, ...), with the console excerpt.</summary>

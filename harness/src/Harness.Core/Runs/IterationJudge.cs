@@ -18,7 +18,17 @@ public static class IterationJudge
     public const int MaxIosPerFinding = 64;
 
     public static IterationResult Judge(string cellId, CaseSpec @case, IterationRaw raw) =>
-        JudgeCore(cellId, @case, raw) with { BootSeconds = raw.BootSeconds };
+        WithFsck(JudgeCore(cellId, @case, raw), raw.Fsck) with { BootSeconds = raw.BootSeconds };
+
+    /// <summary>A checker's complaint is a finding of its own pass ("fsck") and makes the iteration FAIL.</summary>
+    private static IterationResult WithFsck(IterationResult result, Filesystems.FsckResult? fsck)
+    {
+        if (fsck is not { Complained: true }) return result with { Fsck = fsck };
+        var finding = new Finding(FindingClass.Fsck, 0, 0, 0, 0, [], $"`{fsck.CommandLine}` finds the filesystem clean",
+            $"{fsck.Tool} exited with {fsck.ExitCode}: {fsck.Output.Split('\n').FirstOrDefault(l => l.Trim().Length > 0)?.Trim()}");
+        var pass = new PassResult("fsck", 0, 1, new Dictionary<string, int> { [ClassWord(FindingClass.Fsck)] = 1 }, [finding]);
+        return result with { Fsck = fsck, Outcome = Outcome.Fail, Passes = [.. result.Passes, pass] };
+    }
 
     private static IterationResult JudgeCore(string cellId, CaseSpec @case, IterationRaw raw)
     {

@@ -1,8 +1,10 @@
 // The host kernel as a machine: a fresh image file per cell, formatted with mkfs and
 // loop-mounted, or a directory the user names. Always unmounts, also on failure and Ctrl-C.
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using Harness.Cases;
 using Harness.Faults;
+using Harness.Filesystems;
 using Harness.Workload;
 
 namespace Harness.Machines;
@@ -33,8 +35,11 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
     {
         if (options.Directory is not null)
         {
-            await foreach (var raw in RunIterationsAsync(cell, options.Directory, image: null, cancellationToken))
-                yield return raw;
+            // No image of ours to check: say so on the last iteration rather than stay silent.
+            await foreach (var raw in HoldLastAsync(RunIterationsAsync(cell, options.Directory, image: null, cancellationToken)))
+                yield return raw.Last
+                    ? raw.Raw with { Fsck = FsckResult.NotRun($"--dir {options.Directory}: no image of the harness's to check; run the checker on the unmounted device yourself") }
+                    : raw.Raw;
             yield break;
         }
 
@@ -42,50 +47,156 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         var image = Path.Combine(work, "disk.img");
         var mountPoint = Path.Combine(work, "mnt");
         System.IO.Directory.CreateDirectory(mountPoint);
-        var mount = new LoopMount(image, mountPoint, cell.Filesystem.MountType);
+        var fs = cell.Filesystem;
+        var layout = new ImageLayout(fs, options.Fault);
         try
         {
-            var size = Math.Max(options.ImageSize, cell.Filesystem.MinImageSize);
+            var size = Math.Max(options.ImageSize, fs.MinImageSize);
             await using (var f = new FileStream(image, FileMode.Create, FileAccess.Write)) f.SetLength(size);
-            await HostCommand.RunAsync(cell.Filesystem.MkfsProgram, cell.Filesystem.MkfsArgumentsFor(cell.Case.Workload.FsBlockSize, image), cancellationToken);
-            await mount.MountAsync(cancellationToken);
-            await foreach (var raw in RunIterationsAsync(cell, mountPoint, mount, cancellationToken))
-                yield return raw;
+            var mount = await layout.FormatAsync(image, mountPoint, cell.Case.Workload.FsBlockSize, cancellationToken);
+            try
+            {
+                await mount.MountAsync(cancellationToken);
+                await foreach (var raw in HoldLastAsync(RunIterationsAsync(cell, mountPoint, mount, cancellationToken)))
+                {
+                    if (!raw.Last)
+                    {
+                        yield return raw.Raw;
+                        continue;
+                    }
+                    // fsck after the last read-back, on the unmounted image; the last iteration
+                    // was held back so the check travels with it.
+                    await mount.UnmountAsync(cancellationToken);
+                    var (fsck, failure) = await CheckAsync(fs, image, layout, cancellationToken);
+                    yield return raw.Raw with { Fsck = fsck };
+                    if (failure is not null) throw failure;
+                }
+            }
+            finally
+            {
+                // Not the caller's token: cleanup must happen exactly when the run was cancelled.
+                await mount.UnmountAsync(CancellationToken.None);
+            }
         }
         finally
         {
-            // Not the caller's token: cleanup must happen exactly when the run was cancelled.
-            await mount.UnmountAsync(CancellationToken.None);
+            await layout.DisposeAsync();
             TryDelete(work);
+        }
+    }
+
+    /// <summary>Runs the checker; an operational failure comes back as an exception to throw after the iteration is out.</summary>
+    private static async Task<(FsckResult Fsck, MachineException? Failure)> CheckAsync(FilesystemSpec fs, string image, ImageLayout layout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await FsckRunner.CheckAsync(fs, image, cancellationToken, layout.FsckLogArguments), null);
+        }
+        catch (MachineException e)
+        {
+            return (FsckResult.NotRun($"the checker failed: {e.Message}"), e);
+        }
+    }
+
+    /// <summary>
+    /// Passes items through one behind, marking the last one. When the source throws, the held
+    /// item still comes out (not marked last: the cell broke, nothing to check) before the throw.
+    /// </summary>
+    private static async IAsyncEnumerable<(IterationRaw Raw, bool Last)> HoldLastAsync(IAsyncEnumerable<IterationRaw> source)
+    {
+        await using var items = source.GetAsyncEnumerator();
+        IterationRaw? held = null;
+        while (true)
+        {
+            bool more;
+            ExceptionDispatchInfo? failure = null;
+            try
+            {
+                more = await items.MoveNextAsync();
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+                more = false;
+            }
+            if (!more)
+            {
+                if (held is not null) yield return (held, failure is null);
+                failure?.Throw();
+                yield break;
+            }
+            if (held is not null) yield return (held, false);
+            held = items.Current;
         }
     }
 
     private async IAsyncEnumerable<IterationRaw> RunIterationsAsync(CellRequest cell, string directory, LoopMount? image, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var scratch = Path.Combine(cell.LogDirectory, "agent");
-        var wantsRemount = cell.Case.Readback.Contains(ReadbackStep.AfterRemount);
         for (var i = cell.FirstIteration; i < cell.FirstIteration + cell.Repeats; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var write = await options.Agent.RunAsync(
-                new AgentRequest(AgentPhase.Write, directory, CellRequest.TargetFile, cell.Case.Workload, i, DropCaches: false), scratch, cancellationToken);
-            AgentReport? readback = null;
-            if (write.Error is null && (wantsRemount || options.Fault is not null))
-            {
-                if (image is not null)
-                {
-                    var extents = options.Fault is null ? null : await FileExtents.ReadAsync(Path.Combine(directory, CellRequest.TargetFile), cancellationToken);
-                    await image.UnmountAsync(cancellationToken);
-                    if (options.Fault is not null)
-                        await options.Fault.ApplyAsync(new FaultContext(image.ImagePath, PlanBuilder.Build(cell.Case.Workload, i), extents!), cancellationToken);
-                    await image.MountAsync(cancellationToken);
-                }
-                readback = await options.Agent.RunAsync(
-                    new AgentRequest(AgentPhase.Readback, directory, CellRequest.TargetFile, cell.Case.Workload, i, DropCaches: image is null), scratch, cancellationToken);
-            }
-            yield return new IterationRaw(i, write, readback, write.Error ?? readback?.Error);
+            var (raw, stop) = await RunIterationAsync(cell, directory, image, i, scratch, cancellationToken);
+            yield return raw;
+            if (stop) break;
         }
         TryDelete(Path.Combine(directory, CellRequest.TargetFile));
+    }
+
+    /// <summary>One iteration. Stop is true when the image can no longer be used (remount failed).</summary>
+    private async Task<(IterationRaw Raw, bool Stop)> RunIterationAsync(CellRequest cell, string directory, LoopMount? image, int i, string scratch, CancellationToken cancellationToken)
+    {
+        var fault = image is null ? null : options.Fault;
+        var plan = PlanBuilder.Build(cell.Case.Workload, i);
+        var spec = cell.Case.Workload;
+        var armed = fault as IArmedFault;
+        // Dirt is written in the write phase too, and would fail on the failing device: an
+        // armed fault runs without it (the plan, and so the judging, does not depend on dirt).
+        if (armed is not null) spec = spec with { DirtyBytes = 0 };
+        AgentReport write;
+        if (armed is not null) await armed.ApplyAsync(new FaultContext(image!.ImagePath, plan, []), cancellationToken);
+        try
+        {
+            write = await options.Agent.RunAsync(new AgentRequest(AgentPhase.Write, directory, CellRequest.TargetFile, spec, i, DropCaches: false), scratch, cancellationToken);
+        }
+        finally
+        {
+            if (armed is not null) await armed.DisarmAsync(new FaultContext(image!.ImagePath, plan, []), CancellationToken.None);
+        }
+
+        // A fault is judged on a read-back after it, whatever the case lists.
+        var wantsReadback = cell.Case.Readback.Contains(ReadbackStep.AfterRemount) || fault is not null;
+        if (write.Error is not null || !wantsReadback)
+            return (new IterationRaw(i, write, null, write.Error), false);
+
+        if (image is not null)
+        {
+            var target = Path.Combine(directory, CellRequest.TargetFile);
+            if (fault?.Stage == FaultStage.AfterWriteMounted)
+                await fault.ApplyAsync(new FaultContext(image.ImagePath, plan, []) { TargetPath = target }, cancellationToken);
+            var extents = fault?.Stage == FaultStage.AfterWriteUnmounted ? await FileExtents.ReadAsync(target, cancellationToken) : [];
+            await image.UnmountAsync(cancellationToken);
+            if (fault?.Stage == FaultStage.AfterWriteUnmounted)
+            {
+                Func<long, CancellationToken, Task<long>>? map = cell.Filesystem.Name == "btrfs"
+                    ? (logical, token) => BtrfsAddresses.MapAsync(image.ImagePath, logical, token)
+                    : null;
+                await fault.ApplyAsync(new FaultContext(image.ImagePath, plan, extents) { DeviceAddress = map }, cancellationToken);
+            }
+            try
+            {
+                await image.MountAsync(cancellationToken);
+            }
+            catch (MachineException e)
+            {
+                // The after-fsync read-back is in the write report: hand it to the judge with the
+                // error, so a finding already made is never hidden by the broken remount.
+                return (new IterationRaw(i, write, null, $"remount after the write phase failed: {e.Message}"), true);
+            }
+        }
+        var readback = await options.Agent.RunAsync(
+            new AgentRequest(AgentPhase.Readback, directory, CellRequest.TargetFile, cell.Case.Workload, i, DropCaches: image is null), scratch, cancellationToken);
+        return (new IterationRaw(i, write, readback, write.Error ?? readback.Error), false);
     }
 
     private static void TryDelete(string path)
@@ -100,8 +211,57 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
     }
 }
 
+/// <summary>
+/// How a cell's image is formatted and mounted: plainly, or with its journal on a second loop
+/// device (the io-error fault fails the data image's writes and needs fsync to go on working).
+/// Owns that log device and detaches it on dispose.
+/// </summary>
+internal sealed class ImageLayout(FilesystemSpec fs, IFaultInjector? fault) : IAsyncDisposable
+{
+    private const long LogImageSize = 64L << 20;
+    private string? _logDevice;
+    private string? _logImage;
+
+    /// <summary>Arguments that point the checker at the external log, when there is one.</summary>
+    public IReadOnlyList<string>? FsckLogArguments { get; private set; }
+
+    public async Task<LoopMount> FormatAsync(string image, string mountPoint, int blockSize, CancellationToken cancellationToken)
+    {
+        List<string> mountOptions = ["loop"];
+        if (fault?.Stage == FaultStage.AfterWriteUnmounted) mountOptions.AddRange(fs.RawDataMountOptions);
+        if (fault is not IArmedFault)
+        {
+            await HostCommand.RunAsync(fs.MkfsProgram, fs.MkfsArgumentsFor(blockSize, image), cancellationToken);
+            return new LoopMount(image, mountPoint, fs.MountType, mountOptions);
+        }
+
+        var log = fs.ExternalLog ?? throw new MachineException(
+            $"--fault {fault.Name} needs a filesystem that can keep its journal on another device (ext4, xfs); {fs.Name} cannot");
+        _logImage = Path.Combine(Path.GetDirectoryName(image)!, "log.img");
+        await using (var f = new FileStream(_logImage, FileMode.Create, FileAccess.Write)) f.SetLength(LogImageSize);
+        _logDevice = (await HostCommand.RunAsync("losetup", ["--find", "--show", _logImage], cancellationToken)).Trim();
+        if (log.LogMkfsArguments.Count > 0)
+            await HostCommand.RunAsync(fs.MkfsProgram, [.. ExternalLogSpec.Fill(log.LogMkfsArguments, _logDevice).Select(a => a.Replace("{block}", blockSize.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)), _logDevice], cancellationToken);
+        var data = fs.MkfsArgumentsFor(blockSize, image);
+        await HostCommand.RunAsync(fs.MkfsProgram, [.. data.Take(data.Count - 1), .. ExternalLogSpec.Fill(log.DataMkfsArguments, _logDevice), image], cancellationToken);
+        mountOptions.Add(ExternalLogSpec.Fill([log.MountOption], _logDevice)[0]);
+        FsckLogArguments = ExternalLogSpec.Fill(log.FsckArguments, _logDevice);
+        return new LoopMount(image, mountPoint, fs.MountType, mountOptions);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_logDevice is not null)
+        {
+            var (code, output) = await HostCommand.TryRunAsync("losetup", ["-d", _logDevice], "/", CancellationToken.None);
+            if (code != 0) Console.Error.WriteLine($"harness: could not detach log device {_logDevice}: {output.Trim()}");
+            _logDevice = null;
+        }
+    }
+}
+
 /// <summary>An image mounted through a loop device; mount(8)'s autoclear detaches it on unmount.</summary>
-internal sealed class LoopMount(string imagePath, string mountPoint, string type)
+internal sealed class LoopMount(string imagePath, string mountPoint, string type, IReadOnlyList<string> options)
 {
     private bool _mounted;
 
@@ -109,7 +269,7 @@ internal sealed class LoopMount(string imagePath, string mountPoint, string type
 
     public async Task MountAsync(CancellationToken cancellationToken)
     {
-        await HostCommand.RunAsync("mount", ["-t", type, "-o", "loop", imagePath, mountPoint], cancellationToken);
+        await HostCommand.RunAsync("mount", ["-t", type, "-o", string.Join(',', options), imagePath, mountPoint], cancellationToken);
         _mounted = true;
     }
 

@@ -47,7 +47,16 @@ public sealed class LocalMachineTests : IDisposable
         });
         var iteration = Read(summary, "xfs-seed");
         Assert.Equal(8191, iteration.IoCount);
+        Assert.Equal(0, iteration.IoErrors);
         Assert.Equal(["after-fsync", "after-remount"], iteration.Passes.Select(p => p.Pass));
+        Assert.All(iteration.Passes, p => Assert.Equal(32L << 20 >> 9, p.SectorsChecked));
+        // fsck ran after the cell's last read-back, read-only, and found each filesystem clean.
+        foreach (var (cell, tool) in new[] { ("ext4-seed", "e2fsck"), ("xfs-seed", "xfs_repair"), ("btrfs-seed", "btrfs") })
+        {
+            var fsck = Read(summary, cell).Fsck;
+            Assert.True(fsck is { Ran: true, Clean: true, ExitCode: 0 }, $"{cell}: {fsck?.Output}");
+            Assert.Equal(tool, fsck.Tool);
+        }
     }
 
     [Fact]

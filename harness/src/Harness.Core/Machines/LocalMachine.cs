@@ -36,7 +36,7 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         if (options.Directory is not null)
         {
             // No image of ours to check: say so on the last iteration rather than stay silent.
-            await foreach (var raw in HoldLastAsync(RunIterationsAsync(cell, options.Directory, image: null, cancellationToken)))
+            await foreach (var raw in IterationStream.HoldLastAsync(RunIterationsAsync(cell, options.Directory, image: null, cancellationToken)))
                 yield return raw.Last
                     ? raw.Raw with { Fsck = FsckResult.NotRun($"--dir {options.Directory}: no image of the harness's to check; run the checker on the unmounted device yourself") }
                     : raw.Raw;
@@ -57,7 +57,7 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
             try
             {
                 await mount.MountAsync(cancellationToken);
-                await foreach (var raw in HoldLastAsync(RunIterationsAsync(cell, mountPoint, mount, cancellationToken)))
+                await foreach (var raw in IterationStream.HoldLastAsync(RunIterationsAsync(cell, mountPoint, mount, cancellationToken)))
                 {
                     if (!raw.Last)
                     {
@@ -95,38 +95,6 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         catch (MachineException e)
         {
             return (FsckResult.NotRun($"the checker failed: {e.Message}"), e);
-        }
-    }
-
-    /// <summary>
-    /// Passes items through one behind, marking the last one. When the source throws, the held
-    /// item still comes out (not marked last: the cell broke, nothing to check) before the throw.
-    /// </summary>
-    private static async IAsyncEnumerable<(IterationRaw Raw, bool Last)> HoldLastAsync(IAsyncEnumerable<IterationRaw> source)
-    {
-        await using var items = source.GetAsyncEnumerator();
-        IterationRaw? held = null;
-        while (true)
-        {
-            bool more;
-            ExceptionDispatchInfo? failure = null;
-            try
-            {
-                more = await items.MoveNextAsync();
-            }
-            catch (Exception e)
-            {
-                failure = ExceptionDispatchInfo.Capture(e);
-                more = false;
-            }
-            if (!more)
-            {
-                if (held is not null) yield return (held, failure is null);
-                failure?.Throw();
-                yield break;
-            }
-            if (held is not null) yield return (held, false);
-            held = items.Current;
         }
     }
 

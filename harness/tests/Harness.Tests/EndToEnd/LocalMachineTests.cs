@@ -55,7 +55,7 @@ public sealed class LocalMachineTests : IDisposable
         {
             var fsck = Read(summary, cell).Fsck;
             Assert.True(fsck is { Ran: true, Clean: true, ExitCode: 0 }, $"{cell}: {fsck?.Output}");
-            Assert.Equal(tool, fsck.Tool);
+            Assert.Equal(tool, fsck!.Tool);
         }
     }
 

@@ -35,6 +35,14 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
 
     public async IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // The last iteration waits for the host-side fsck of the guest's disk (see the end of the guest loop).
+        var fsck = new FsckSlot();
+        await foreach (var (raw, last) in IterationStream.HoldLastAsync(RunGuestAsync(cell, fsck, cancellationToken)))
+            yield return last ? raw with { Fsck = fsck.Result } : raw;
+    }
+
+    private async IAsyncEnumerable<IterationRaw> RunGuestAsync(CellRequest cell, FsckSlot fsck, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         var work = Path.Combine(cell.WorkDirectory, cell.CellId);
         Directory.CreateDirectory(work);
         Directory.CreateDirectory(cell.LogDirectory);
@@ -115,6 +123,13 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                             $"guest finished after {delivered} of {cell.Repeats} iterations", console.Excerpt(), paths.ConsoleLog);
                     if (await Task.WhenAny(qemu.Task, Task.Delay(options.Grace, cancellationToken)) != qemu.Task)
                         progress.WriteLine($"    {cell.CellId}: guest did not power off within {options.Grace.TotalSeconds:F0} s; QEMU killed (results are complete)");
+                    // The guest finished cleanly: check its disk on the host, read-only, once QEMU
+                    // is gone and before the work folder is deleted. (A crashed guest's filesystem
+                    // is not expected to be clean, so that path never gets here.)
+                    await kill.CancelAsync();
+                    try { await qemu; }
+                    catch (OperationCanceledException) { /* killed on purpose */ }
+                    fsck.Result = await Filesystems.FsckRunner.CheckAsync(cell.Filesystem, paths.Disk, cancellationToken);
                     yield break;
                 }
                 if (exited)

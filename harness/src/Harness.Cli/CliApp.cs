@@ -76,7 +76,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var results = new Option<string>("--results") { Description = "Results root; each run gets results/<run-id>/", DefaultValueFactory = _ => "results" };
         var cache = new Option<string?>("--cache") { Description = "Cache and scratch folder (default $HARNESS_CACHE or .cache)" };
         var agent = new Option<string?>("--agent") { Description = "Agent binary to use (default: the one built beside harness, or $HARNESS_AGENT)" };
-        var fault = new Option<string?>("--fault") { Description = $"Deliberately corrupt the image between write and read-back, to prove detection ({string.Join(", ", FaultCatalog.Names)})" };
+        var fault = new Option<string?>("--fault") { Description = $"Deliberately damage the data or the device around the write phase, to prove detection; each fault must produce its own finding class ({string.Join(", ", FaultCatalog.Names)})" };
 
         var kernel = new Option<string>("--kernel") { Description = "qemu: kernel spec by name or path (see 'harness kernels list')", DefaultValueFactory = _ => "debian-6.1-cloud" };
         var kernelsDir = KernelsDirOption();

@@ -11,7 +11,7 @@ namespace Harness.Filesystems;
 /// What the checker said. <see cref="Ran"/> false means it was not run, and <see cref="Output"/>
 /// says why (a --dir run has no image; a crashed guest's filesystem is not expected to be clean).
 /// </summary>
-public sealed record FsckResult(string Tool, string CommandLine, int ExitCode, bool Ran, bool Clean, string Output)
+public sealed partial record FsckResult(string Tool, string CommandLine, int ExitCode, bool Ran, bool Clean, string Output)
 {
     /// <summary>Lines of the checker's output kept in the record.</summary>
     public const int MaxLines = 40;
@@ -20,6 +20,14 @@ public sealed record FsckResult(string Tool, string CommandLine, int ExitCode, b
 
     /// <summary>Damage found: the iteration carrying this is FAIL.</summary>
     public bool Complained => Ran && !Clean;
+
+    /// <summary>The checker's first line that names a problem (else its first line), for one-line summaries.</summary>
+    public string Headline =>
+        Output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => Complaint().IsMatch(l))
+        ?? Output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0) ?? "";
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"error|corrupt|wrong|differ|bad |invalid|mismatch|incorrect|fail|unknown|not (?:found|valid)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex Complaint();
 
     /// <summary>The first <see cref="MaxLines"/> lines of a checker's output, with a note when cut.</summary>
     public static string Excerpt(string output)

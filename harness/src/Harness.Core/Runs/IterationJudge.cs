@@ -25,7 +25,7 @@ public static class IterationJudge
     {
         if (fsck is not { Complained: true }) return result with { Fsck = fsck };
         var finding = new Finding(FindingClass.Fsck, 0, 0, 0, 0, [], $"`{fsck.CommandLine}` finds the filesystem clean",
-            $"{fsck.Tool} exited with {fsck.ExitCode}: {fsck.Output.Split('\n').FirstOrDefault(l => l.Trim().Length > 0)?.Trim()}");
+            $"{fsck.Tool} exited with {fsck.ExitCode}: {fsck.Headline}");
         var pass = new PassResult("fsck", 0, 1, new Dictionary<string, int> { [ClassWord(FindingClass.Fsck)] = 1 }, [finding]);
         return result with { Fsck = fsck, Outcome = Outcome.Fail, Passes = [.. result.Passes, pass] };
     }

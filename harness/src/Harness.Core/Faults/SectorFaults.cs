@@ -17,6 +17,12 @@ public abstract class ImageSectorFault : IFaultInjector
     public abstract string Description { get; }
     public FaultStage Stage => FaultStage.AfterWriteUnmounted;
 
+    /// <summary>
+    /// Whether the filesystem must not checksum data (btrfs: mounted nodatasum), so the damage
+    /// reads back as data to judge instead of a read error.
+    /// </summary>
+    public virtual bool NeedsUnchecksummedData => true;
+
     public abstract Task ApplyAsync(FaultContext context, CancellationToken cancellationToken);
 
     /// <summary>The IO whose sectors the fault damages.</summary>

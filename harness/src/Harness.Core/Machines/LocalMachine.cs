@@ -196,7 +196,7 @@ internal sealed class ImageLayout(FilesystemSpec fs, IFaultInjector? fault) : IA
     public async Task<LoopMount> FormatAsync(string image, string mountPoint, int blockSize, CancellationToken cancellationToken)
     {
         List<string> mountOptions = ["loop"];
-        if (fault?.Stage == FaultStage.AfterWriteUnmounted) mountOptions.AddRange(fs.RawDataMountOptions);
+        if (fault is ImageSectorFault { NeedsUnchecksummedData: true }) mountOptions.AddRange(fs.RawDataMountOptions);
         if (fault is not IArmedFault)
         {
             await HostCommand.RunAsync(fs.MkfsProgram, fs.MkfsArgumentsFor(blockSize, image), cancellationToken);

@@ -162,6 +162,30 @@ public sealed class FaultTests : IDisposable
         Assert.True(only.Fsck is { Ran: true, Clean: false }, only.Fsck?.Output);         // and the checker says why
     }
 
+    [Fact]
+    public async Task Btrfs_with_data_checksums_reads_the_same_damage_back_as_a_clear_EIO_error_never_a_PASS()
+    {
+        var summary = await RunAsync("btrfs", new ChecksummedTornFault());
+
+        var iteration = Read(summary);
+        Assert.Equal(Outcome.Error, summary.Record.Outcome);
+        Assert.Equal(8191, iteration.IoCount);
+        Assert.Equal(0, iteration.IoErrors);
+        Assert.Contains("EIO", iteration.Error);
+        Assert.DoesNotContain(iteration.Passes, p => p.FindingCount > 0);  // the after-fsync read-back, before the damage, was clean   // the read-back's pread failed: btrfs caught the damage itself
+    }
+
+    /// <summary>The torn fault on a btrfs that keeps its data checksums.</summary>
+    private sealed class ChecksummedTornFault : ImageSectorFault
+    {
+        public override string Name => "test-torn-checksummed";
+        public override FindingClass Proves => FindingClass.Torn;
+        public override string Description => "torn, without nodatasum";
+        public override bool NeedsUnchecksummedData => false;
+
+        public override Task ApplyAsync(FaultContext context, CancellationToken cancellationToken) => new TornFault().ApplyAsync(context, cancellationToken);
+    }
+
     /// <summary>Marks an in-use metadata block free in ext4's block bitmap: fsck-visible, data-invisible.</summary>
     private sealed class FreeBlockInBitmapFault : IFaultInjector
     {

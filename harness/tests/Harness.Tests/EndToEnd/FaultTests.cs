@@ -76,6 +76,7 @@ public sealed class FaultTests : IDisposable
     [Theory]
     [InlineData("ext4")]
     [InlineData("xfs")]
+    [InlineData("btrfs")]
     public async Task A_file_extended_after_the_write_phase_is_a_size_finding(string filesystem)
     {
         // Needs the judge's size rule (issue 7 item 4) to be merged.

@@ -106,6 +106,17 @@ public sealed class FaultTests : IDisposable
     }
 
     [Fact]
+    public async Task The_io_error_fault_on_a_filesystem_without_an_external_journal_is_an_ERROR_saying_why()
+    {
+        var summary = await RunAsync("btrfs", new IoErrorFault());
+
+        var cell = summary.Record.Cells.Single();
+        Assert.Equal(Outcome.Error, cell.Outcome);
+        Assert.Contains("--fault io-error needs a filesystem that can keep its journal on another device", cell.Error);
+        Assert.DoesNotContain(File.ReadAllLines("/proc/mounts"), l => l.Contains(_scratch, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task IO_error_writes_come_back_minus_EIO_from_the_kernel_and_the_image_is_left_usable()
     {
         // Machine level, independent of the judge: what the agent saw under the armed fault.

@@ -37,7 +37,7 @@ public sealed record FaultContext(string ImagePath, WorkloadPlan Plan, IReadOnly
     public async Task<long> ImageOffsetAsync(long fileOffset, CancellationToken cancellationToken)
     {
         var extent = Extents.FirstOrDefault(e => fileOffset >= e.Logical && fileOffset < e.Logical + e.Length)
-            ?? throw new InvalidOperationException($"file offset {fileOffset} is not mapped in the image (no extent)");
+            ?? throw new Machines.MachineException($"file offset {fileOffset} is not mapped in the image (no extent): the fault cannot be aimed");
         var physical = extent.Physical + (fileOffset - extent.Logical);
         return DeviceAddress is null ? physical : await DeviceAddress(physical, cancellationToken);
     }

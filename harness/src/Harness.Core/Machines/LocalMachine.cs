@@ -66,10 +66,9 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
                     }
                     // fsck after the last read-back, on the unmounted image; the last iteration
                     // was held back so the check travels with it.
-                    await mount.UnmountAsync(cancellationToken);
-                    var (fsck, failure) = await CheckAsync(fs, image, layout, cancellationToken);
+                    var (fsck, failure) = await CheckAsync(mount, fs, image, layout, cancellationToken);
                     yield return raw.Raw with { Fsck = fsck };
-                    if (failure is not null) throw failure;
+                    failure?.Throw();
                 }
             }
             finally
@@ -85,16 +84,20 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         }
     }
 
-    /// <summary>Runs the checker; an operational failure comes back as an exception to throw after the iteration is out.</summary>
-    private static async Task<(FsckResult Fsck, MachineException? Failure)> CheckAsync(FilesystemSpec fs, string image, ImageLayout layout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Unmounts and runs the checker. A failure (unmount, the checker itself, cancel) comes back
+    /// to be thrown after the last iteration is out, so it never hides that iteration's findings.
+    /// </summary>
+    private static async Task<(FsckResult Fsck, ExceptionDispatchInfo? Failure)> CheckAsync(LoopMount mount, FilesystemSpec fs, string image, ImageLayout layout, CancellationToken cancellationToken)
     {
         try
         {
+            await mount.UnmountAsync(cancellationToken);
             return (await FsckRunner.CheckAsync(fs, image, cancellationToken, layout.FsckLogArguments), null);
         }
-        catch (MachineException e)
+        catch (Exception e) when (e is MachineException or OperationCanceledException)
         {
-            return (FsckResult.NotRun($"the checker failed: {e.Message}"), e);
+            return (FsckResult.NotRun($"not checked: {e.Message}"), ExceptionDispatchInfo.Capture(e));
         }
     }
 
@@ -114,6 +117,8 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
     /// <summary>One iteration. Stop is true when the image can no longer be used (remount failed).</summary>
     private async Task<(IterationRaw Raw, bool Stop)> RunIterationAsync(CellRequest cell, string directory, LoopMount? image, int i, string scratch, CancellationToken cancellationToken)
     {
+        // Every failure after the write phase comes back with the write report (stop = true), never as an
+        // exception that would lose it.
         var fault = image is null ? null : options.Fault;
         var plan = PlanBuilder.Build(cell.Case.Workload, i);
         var spec = cell.Case.Workload;
@@ -139,7 +144,36 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
 
         if (image is not null)
         {
-            var target = Path.Combine(directory, CellRequest.TargetFile);
+            try
+            {
+                await BetweenWriteAndReadbackAsync(cell, image, directory, plan, fault, cancellationToken);
+            }
+            catch (MachineException e)
+            {
+                // The after-fsync read-back is in the write report: hand it to the judge with the
+                // error, so a finding already made is never hidden by what broke after it.
+                return (new IterationRaw(i, write, null, e.Message), true);
+            }
+        }
+        AgentReport readback;
+        try
+        {
+            readback = await options.Agent.RunAsync(
+                new AgentRequest(AgentPhase.Readback, directory, CellRequest.TargetFile, cell.Case.Workload, i, DropCaches: image is null), scratch, cancellationToken);
+        }
+        catch (MachineException e)
+        {
+            return (new IterationRaw(i, write, null, $"read-back: {e.Message}"), true);
+        }
+        return (new IterationRaw(i, write, readback, write.Error ?? readback.Error), false);
+    }
+
+    /// <summary>Unmounts, applies the fault, mounts again; any failure is a <see cref="MachineException"/>.</summary>
+    private static async Task BetweenWriteAndReadbackAsync(CellRequest cell, LoopMount image, string directory, WorkloadPlan plan, IFaultInjector? fault, CancellationToken cancellationToken)
+    {
+        var target = Path.Combine(directory, CellRequest.TargetFile);
+        try
+        {
             if (fault?.Stage == FaultStage.AfterWriteMounted)
                 await fault.ApplyAsync(new FaultContext(image.ImagePath, plan, []) { TargetPath = target }, cancellationToken);
             var extents = fault?.Stage == FaultStage.AfterWriteUnmounted ? await FileExtents.ReadAsync(target, cancellationToken) : [];
@@ -151,20 +185,19 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
                     : null;
                 await fault.ApplyAsync(new FaultContext(image.ImagePath, plan, extents) { DeviceAddress = map }, cancellationToken);
             }
-            try
-            {
-                await image.MountAsync(cancellationToken);
-            }
-            catch (MachineException e)
-            {
-                // The after-fsync read-back is in the write report: hand it to the judge with the
-                // error, so a finding already made is never hidden by the broken remount.
-                return (new IterationRaw(i, write, null, $"remount after the write phase failed: {e.Message}"), true);
-            }
         }
-        var readback = await options.Agent.RunAsync(
-            new AgentRequest(AgentPhase.Readback, directory, CellRequest.TargetFile, cell.Case.Workload, i, DropCaches: image is null), scratch, cancellationToken);
-        return (new IterationRaw(i, write, readback, write.Error ?? readback.Error), false);
+        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            throw new MachineException($"fault {fault?.Name} could not be applied: {e.Message}", e);
+        }
+        try
+        {
+            await image.MountAsync(cancellationToken);
+        }
+        catch (MachineException e)
+        {
+            throw new MachineException($"remount after the write phase failed: {e.Message}", e);
+        }
     }
 
     private static void TryDelete(string path)

@@ -9,12 +9,13 @@ public static class RunTable
 {
     public static string Render(RunRecord run)
     {
-        var rows = new List<IReadOnlyList<string>> { new[] { "cell", "fs", "case", "outcome", "pass", "fail", "error", "findings", "median IOPS", "boot s", "seconds" } };
+        var rows = new List<IReadOnlyList<string>> { new[] { "cell", "fs", "case", "outcome", "pass", "fail", "error", "findings", "io errors", "dirt reused", "median IOPS", "boot s", "seconds" } };
         foreach (var c in run.Cells)
         {
             var findings = c.FindingsByClass.Count == 0 ? "-" : string.Join(" ", c.FindingsByClass.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}:{kv.Value}"));
             rows.Add([c.Input.CellId, c.Input.Filesystem, c.Input.Case, Outcomes.Word(c.Outcome),
-                N(c.Passed), N(c.Failed), N(c.Errored), findings, c.MedianIops.ToString("F0", CultureInfo.InvariantCulture),
+                N(c.Passed), N(c.Failed), N(c.Errored), findings, N(c.IoErrors),
+                c.DirtReuse is { } d ? $"{N(d.ReusedBlocks)}/{N(d.TargetBlocks)}" : "?", c.MedianIops.ToString("F0", CultureInfo.InvariantCulture),
                 c.BootSeconds > 0 ? c.BootSeconds.ToString("F1", CultureInfo.InvariantCulture) : "-", c.Seconds.ToString("F1", CultureInfo.InvariantCulture)]);
         }
         var sb = new StringBuilder();
@@ -26,5 +27,5 @@ public static class RunTable
         return sb.ToString();
     }
 
-    private static string N(int n) => n.ToString(CultureInfo.InvariantCulture);
+    private static string N(long n) => n.ToString(CultureInfo.InvariantCulture);
 }

@@ -75,17 +75,31 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
         {
             Failure = failure,
             BootSeconds = iterations.FirstOrDefault()?.BootSeconds ?? 0,
+            IoErrors = iterations.Sum(i => i.IoErrors),
+            Skipped = iterations.Count(i => i.Outcome == Outcome.Skip),
+            DirtReuse = SumDirtReuse(iterations),
         };
         return (cell, cancelled);
     }
 
-    private static string Describe(IterationResult r)
+    internal static string Describe(IterationResult r)
     {
         var word = Outcomes.Word(r.Outcome);
-        if (r.Outcome == Outcome.Error) return $"{word} {r.Error}";
+        if (r.Outcome is Outcome.Error or Outcome.Skip) return $"{word} {r.Error}";
         var findings = r.Passes.Where(p => p.FindingCount > 0)
             .Select(p => $"{p.Pass}: {string.Join(", ", p.FindingsByClass.Select(kv => $"{kv.Value} {kv.Key}"))}");
         var detail = string.Join("; ", findings);
-        return $"{word} ({r.IoCount} IOs, {r.Iops:F0} IOPS, {r.WorkloadSeconds:F2} s, {r.CpuCount} CPUs){(detail.Length > 0 ? " " + detail : "")}";
+        if (r.Error is not null) detail += (detail.Length > 0 ? "; then " : "") + r.Error;
+        return $"{word} ({r.IoCount} IOs, {r.IoErrors} IO errors, {r.Iops:F0} IOPS, {r.WorkloadSeconds:F2} s, {r.CpuCount} CPUs, {DescribeDirt(r.DirtReuse)}){(detail.Length > 0 ? " " + detail : "")}";
+    }
+
+    /// <summary>"dirt reused 812/8192 blocks", or "dirt reuse unknown".</summary>
+    internal static string DescribeDirt(Workload.DirtReuse? d) =>
+        d is null ? "dirt reuse unknown" : $"dirt reused {d.ReusedBlocks}/{d.TargetBlocks} blocks";
+
+    private static Workload.DirtReuse? SumDirtReuse(IReadOnlyList<IterationResult> iterations)
+    {
+        var known = iterations.Where(i => i.DirtReuse is not null).Select(i => i.DirtReuse!).ToList();
+        return known.Count == 0 ? null : new Workload.DirtReuse(known.Sum(d => d.DirtBlocks), known.Sum(d => d.TargetBlocks), known.Sum(d => d.ReusedBlocks));
     }
 }

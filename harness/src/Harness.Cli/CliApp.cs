@@ -105,6 +105,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             var selected = SplitList(parse.GetValue(cases)).Select(catalog.Find).ToArray();
             var faultInjector = parse.GetValue(fault) is { } f ? FaultCatalog.Create(f) : null;
             var cacheDir = CacheDir(parse.GetValue(cache));
+            // Images the harness makes: a case that cannot fit is bad input, before anything runs.
+            if (parse.GetValue(dir) is null) CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
             IMachine target;
             int jobCount;

@@ -67,6 +67,8 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             var caseCatalog = new CaseCatalog(parse.GetValue(casesDir)!);
             var selected = CliApp.SplitList(parse.GetValue(cases)).Select(caseCatalog.Find).ToArray();
             var cacheDir = CliApp.CacheDir(parse.GetValue(cache));
+            // A case that cannot fit the test disk is bad input, before any kernel is built.
+            CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
             try
             {

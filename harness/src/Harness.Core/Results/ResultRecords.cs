@@ -53,6 +53,9 @@ public sealed record CellResult(
 
     /// <summary>Boot to agent start of the cell's machine, seconds (0 on the host kernel).</summary>
     public double BootSeconds { get; init; }
+
+    /// <summary>Repeats that ended in CRASH (the kernel under test failed): counted as failures by validate, apart from <see cref="Failed"/>.</summary>
+    public int Crashed { get; init; }
 }
 
 /// <summary>The run record: inputs, versions, where it ran, and each cell as it finished.</summary>

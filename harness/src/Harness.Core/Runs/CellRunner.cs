@@ -75,6 +75,7 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
         {
             Failure = failure,
             BootSeconds = iterations.FirstOrDefault()?.BootSeconds ?? 0,
+            Crashed = iterations.Count(i => i.Outcome == Outcome.Crash),
         };
         return (cell, cancelled);
     }

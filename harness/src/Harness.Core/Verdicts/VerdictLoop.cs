@@ -32,9 +32,9 @@ public sealed record LookState(LookPlan Plan, SideProgress Without, SideProgress
 /// <summary>Why the loop ended.</summary>
 public enum LoopEnd
 {
-    /// <summary>A verdict (or a settled "improves but still corrupts") was reached before the cap.</summary>
+    /// <summary>Stopped before the cap: a verdict (or a settled "improves but still corrupts") was reached.</summary>
     Decided,
-    /// <summary>The run cap was reached.</summary>
+    /// <summary>The run cap was reached (whatever the verdict at that last look).</summary>
     Cap,
     /// <summary>A side keeps ending without counted runs (machine errors): infrastructure, not a verdict.</summary>
     Uncountable,
@@ -78,7 +78,7 @@ public sealed class VerdictLoop(VerdictPolicy policy)
             onLook?.Invoke(state);
 
             if (cancellationToken.IsCancellationRequested) { end = LoopEnd.Interrupted; break; }
-            if (call.Stops) { end = call.Verdict != PatchVerdict.Inconclusive || !plan.Final ? LoopEnd.Decided : LoopEnd.Cap; break; }
+            if (call.Stops) { end = plan.Final ? LoopEnd.Cap : LoopEnd.Decided; break; }
             var nothingCounted = (plan.Without.Count > 0 && tally.Without.Sum(t => t.Runs) == 0) || tally.With.Sum(t => t.Runs) == 0;
             if (without.Errored >= MaxErroredPerSide || with.Errored >= MaxErroredPerSide || nothingCounted) { end = LoopEnd.Uncountable; break; }
         }
@@ -88,14 +88,16 @@ public sealed class VerdictLoop(VerdictPolicy policy)
 
     /// <summary>
     /// The next look: BatchSize repeats a side, trimmed so no side passes MaxRunsPerSide, split over
-    /// Guests guests (fewer only when the trimmed batch is smaller than that). The unpatched side rests
-    /// once its failures alone, on at least two guests, make a clean patched side of the size FIXES
-    /// needs significant: more unpatched runs could not change the answer.
+    /// Guests guests (fewer only when the trimmed batch is smaller than that). While the patched side is
+    /// clean, the unpatched side rests once its failures alone, on at least two guests, make a clean
+    /// patched side of the size FIXES needs significant: more unpatched runs could not change the answer.
     /// </summary>
     public LookPlan Plan(int look, SideProgress without, SideProgress with)
     {
         var withBatch = Math.Min(policy.BatchSize, policy.MaxRunsPerSide - with.Repeats);
-        var unpatchedSettled = without.Counts.FailingGuests >= VerdictPolicy.MinFailingGuests &&
+        // Only while the patched side is clean: once it has failed FIXES is out, and the question left,
+        // REGRESSES, needs unpatched runs beside the patched ones.
+        var unpatchedSettled = with.Counts.Failures == 0 && without.Counts.FailingGuests >= VerdictPolicy.MinFailingGuests &&
             Statistics.FisherExact(without.Counts.Failures, without.Counts.Runs, 0, Math.Max(policy.CleanRunsForBound, with.Counts.Runs)).Greater < policy.AlphaPerLook;
         var withoutBatch = unpatchedSettled ? 0 : Math.Min(policy.BatchSize, policy.MaxRunsPerSide - without.Repeats);
         var final = with.Repeats + withBatch >= policy.MaxRunsPerSide;

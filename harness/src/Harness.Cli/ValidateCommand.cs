@@ -72,6 +72,9 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             var selected = CliApp.SplitList(parse.GetValue(cases)).Select(caseCatalog.Find).ToArray();
             if (filesystems.Length == 0 || selected.Length == 0)
                 throw new InputException(new InputProblem(filesystems.Length == 0 ? "--fs" : "--case", 0, 0, filesystems.Length == 0 ? "--fs" : "--case", "nothing to validate: the list is empty"));
+            // Two case files with one name would run into the same cell folders (SplitList already drops repeated words).
+            if (selected.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } twiceCase)
+                throw new InputException(new InputProblem("--case", 0, 0, "--case", $"'{twiceCase.Key}' is given twice ({string.Join(", ", twiceCase.Select(c => c.SourceFile))})"));
             var policy = new VerdictPolicy(parse.GetValue(alpha), parse.GetValue(confidence), parse.GetValue(batch), parse.GetValue(maxResidual),
                 parse.GetValue(maxRepeats), parse.GetValue(guests), Pairs: Math.Max(1, filesystems.Length * selected.Length));
             try { policy.Validate(); }

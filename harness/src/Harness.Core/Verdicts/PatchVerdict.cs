@@ -438,9 +438,9 @@ public static class BisectOracle
         if (target <= 0)
             return new(BisectCall.Skip, SkipExit, $"the known-bad kernel has not been shown to fail ({knownBad.Failures}/{knownBad.Runs}), so no clean count can call a kernel good");
         if (upper < target)
-            return new(BisectCall.Good, GoodExit, $"0/{kernel.Runs} corrupted: rate ≤ {VerdictRules.Percent(upper)}, below {VerdictRules.Percent(target)} ({goodBelowFraction:0.##} of the known-bad kernel's lower bound)");
+            return new(BisectCall.Good, GoodExit, $"0/{kernel.Runs} corrupted: rate ≤ {VerdictRules.Percent(upper)} (upper end of the two-sided {VerdictRules.ConfidenceWord(confidence)} CI), below {VerdictRules.Percent(target)} ({goodBelowFraction:0.##} of the known-bad kernel's two-sided lower bound)");
         return new(BisectCall.Skip, SkipExit,
-            $"need more runs: 0/{kernel.Runs} corrupted bounds the rate only to {VerdictRules.Percent(upper)}; good needs below {VerdictRules.Percent(target)} ({RunsToCallGood(knownBad, goodBelowFraction, confidence)} clean runs)");
+            $"need more runs: 0/{kernel.Runs} corrupted bounds the rate only to {VerdictRules.Percent(upper)} (two-sided {VerdictRules.ConfidenceWord(confidence)} CI); good needs below {VerdictRules.Percent(target)} ({RunsToCallGood(knownBad, goodBelowFraction, confidence)} clean runs)");
     }
 
     /// <summary>The fewest clean runs that <see cref="Classify"/> calls good; null if none can (the known-bad kernel never failed).</summary>

@@ -16,10 +16,11 @@ using Harness.Validation;
 using Harness.Verdicts;
 using Harness.Workload;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Harness.Tests.Validation;
 
-public sealed class PatchValidatorTests : IDisposable
+public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _scratch = Directory.CreateTempSubdirectory("validator-").FullName;
     private readonly StringWriter _progress = new();
@@ -124,6 +125,8 @@ public sealed class PatchValidatorTests : IDisposable
         var (record, _) = await ValidateAsync(without, with, policy);
         var table = ValidationTable.Render(record);
         var progress = _progress.ToString();
+        output.WriteLine(progress);
+        output.WriteLine(table);
 
         Assert.Contains("ext4/tiny: FIXES, patched rate ≤ 22.1 % (one-sided 95 %)", table);
         Assert.Contains("two-sided 95 % Clopper-Pearson intervals", table);

@@ -75,6 +75,9 @@ public sealed record CellResult(
 
     /// <summary>Dirt reuse summed over the iterations where it was known; null when it never was.</summary>
     public DirtReuse? DirtReuse { get; init; }
+
+    /// <summary>Repeats that ended in CRASH (the kernel under test failed): counted as failures by validate, apart from <see cref="Failed"/>.</summary>
+    public int Crashed { get; init; }
 }
 
 /// <summary>The run record: inputs, versions, where it ran, and each cell as it finished.</summary>

@@ -78,6 +78,7 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
             IoErrors = iterations.Sum(i => i.IoErrors),
             Skipped = iterations.Count(i => i.Outcome == Outcome.Skip),
             DirtReuse = SumDirtReuse(iterations),
+            Crashed = iterations.Count(i => i.Outcome == Outcome.Crash),
         };
         return (cell, cancelled);
     }

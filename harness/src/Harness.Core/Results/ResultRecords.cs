@@ -53,6 +53,12 @@ public sealed record CellResult(
 
     /// <summary>Boot to agent start of the cell's machine, seconds (0 on the host kernel).</summary>
     public double BootSeconds { get; init; }
+
+    /// <summary>Iterations (or the machine run) ended by the kernel under test failing: panic, oops, BUG, sanitizer, lockdep, hung task, reset.</summary>
+    public int Crashed { get; init; }
+
+    /// <summary>Kernel warnings printed while the cell ran (count and the first few); they do not change the outcome.</summary>
+    public KernelWarnings KernelWarnings { get; init; } = KernelWarnings.None;
 }
 
 /// <summary>The run record: inputs, versions, where it ran, and each cell as it finished.</summary>

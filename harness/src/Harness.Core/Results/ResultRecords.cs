@@ -74,4 +74,8 @@ public sealed record RunRecord(
     IReadOnlyList<CellInput> Inputs,
     IReadOnlyList<CellResult> Cells,
     Outcome? Outcome,
-    bool Interrupted);
+    bool Interrupted)
+{
+    /// <summary>With --dir: the type of the filesystem the user mounted, read from the mount (findmnt), not from --fs.</summary>
+    public string? MountedFilesystem { get; init; }
+}

@@ -90,6 +90,21 @@ public sealed class KernelConfigCheckTests(DebianKernelFixture debian) : IDispos
     }
 
     [Fact]
+    public void Debug_fragment_merges_onto_the_guest_config_with_every_debug_symbol_on()
+    {
+        // tinyconfig + guest.config + debug.config through merge_config.sh and olddefconfig on
+        // linux-source-6.1 (6.1.192), kept as test data: kconfig kept every symbol the fragment asks for.
+        var merged = Path.Combine(RepoPaths.Root, "harness", "tests", "Harness.Tests", "Kernels", "Data", "linux-6.1-guest-debug.config");
+        var fragments = new[] { "guest.config", "debug.config" }.Select(f => Path.Combine(RepoPaths.Root, "kernels", "configs", f)).ToArray();
+        var config = KernelConfigCheck.Parse(File.ReadAllText(merged));
+
+        Assert.Empty(KernelBuilder.MissingSymbols(File.ReadAllText(merged), fragments));
+        foreach (var symbol in new[] { "CONFIG_KASAN", "CONFIG_PROVE_LOCKING", "CONFIG_LOCKDEP", "CONFIG_DEBUG_ATOMIC_SLEEP", "CONFIG_UBSAN", "CONFIG_SLUB", "CONFIG_DETECT_HUNG_TASK" })
+            Assert.Equal("y", config.GetValueOrDefault(symbol));
+        Assert.True(KernelConfigCheck.Check(debian.Kernel with { ConfigFile = merged, ModulesDirectory = null }, FilesystemCatalog.All, []));
+    }
+
+    [Fact]
     public async Task Run_on_a_kernel_spec_lacking_aio_exits_2_before_anything_boots()
     {
         // A kernel on disk (bzimage + modules) with its config beside it, AIO planted out.

@@ -59,20 +59,23 @@ public sealed class QemuBootTests(DebianKernelFixture kernel) : IDisposable
     }
 
     [Fact]
-    public async Task Guest_crashed_through_sysrq_is_a_kernel_panic_with_its_console_excerpt()
+    public async Task Guest_crashed_through_sysrq_is_a_kernel_panic_and_the_cell_a_crash()
     {
         var options = await Options("ext4") with { CrashAfterBoot = true };
         var machine = new QemuMachine(options, TextWriter.Null);
         var @case = new CaseCatalog(RepoPaths.Cases).Find("generic-240");
-        var cell = new CellRequest("ext4-crash", FilesystemCatalog.Find("ext4"), @case, 1, Path.Combine(_scratch, "work"), Path.Combine(_scratch, "logs"));
+        var folder = new ResultStore(Path.Combine(_scratch, "results")).Create("crash");
+        var input = new CellInput("ext4-crash", "ext4", @case.Name, @case.SourceFile, "", @case.Workload.Seed, 1);
 
-        var error = await Assert.ThrowsAsync<GuestFailureException>(async () =>
-        {
-            await foreach (var _ in machine.RunCellAsync(cell, CancellationToken.None)) { }
-        });
+        var (cell, _) = await new CellRunner(machine, TimeProvider.System, TextWriter.Null)
+            .RunAsync(folder, input, FilesystemCatalog.Find("ext4"), @case, Path.Combine(_scratch, "work"), 0, CancellationToken.None);
 
-        Assert.Equal(GuestFailureKind.KernelPanic, error.Kind);
-        Assert.Contains("sysrq triggered crash", error.Excerpt);
-        Assert.Contains("Kernel panic", File.ReadAllText(error.ConsoleLog));
+        Assert.Equal(Outcome.Crash, cell.Outcome);
+        Assert.Equal(1, cell.Crashed);
+        Assert.Equal(0, cell.Errored);
+        Assert.Equal("kernel-panic", cell.Failure!.Kind);
+        Assert.Contains("sysrq triggered crash", cell.Failure.Excerpt);
+        Assert.Contains("Kernel panic", File.ReadAllText(cell.Failure.ConsoleLog!));
+        Assert.Equal(1, Outcomes.ExitCode(cell.Outcome));
     }
 }

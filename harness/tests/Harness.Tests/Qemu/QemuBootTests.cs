@@ -78,4 +78,25 @@ public sealed class QemuBootTests(DebianKernelFixture kernel) : IDisposable
         Assert.Contains("Kernel panic", File.ReadAllText(cell.Failure.ConsoleLog!));
         Assert.Equal(1, Outcomes.ExitCode(cell.Outcome));
     }
+
+    [Fact]
+    public async Task Writer_blocked_on_a_frozen_filesystem_is_a_real_hung_task_and_the_cell_a_crash()
+    {
+        // fsfreeze after mount: the agent's first write blocks in D state and the disk stands still,
+        // so the kernel's own hung-task detector (timeout set from the host) reports it.
+        var options = await Options("ext4") with { FreezeAfterMount = true, HungTaskTimeout = TimeSpan.FromSeconds(10) };
+        var machine = new QemuMachine(options, TextWriter.Null);
+        var @case = new CaseCatalog(RepoPaths.Cases).Find("generic-240");
+        var folder = new ResultStore(Path.Combine(_scratch, "results")).Create("hung");
+        var input = new CellInput("ext4-hung", "ext4", @case.Name, @case.SourceFile, "", @case.Workload.Seed, 1);
+
+        var (cell, _) = await new CellRunner(machine, TimeProvider.System, TextWriter.Null)
+            .RunAsync(folder, input, FilesystemCatalog.Find("ext4"), @case, Path.Combine(_scratch, "work"), 0, CancellationToken.None);
+
+        Assert.Equal(Outcome.Crash, cell.Outcome);
+        Assert.Equal("hung-task", cell.Failure!.Kind);
+        Assert.Contains("blocked for more than", cell.Failure.Message);
+        Assert.Contains("no progress for", cell.Failure.Message);
+        Assert.True(cell.Seconds < 120, $"took {cell.Seconds:F0} s");
+    }
 }

@@ -60,6 +60,8 @@ public static class GuestInit
         [ "$PROBE" = 1 ] && finish
         mkdir -p /mnt/test
         mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "mount -t $FS_TYPE /dev/vda /mnt/test failed"
+        # Tests: a frozen filesystem blocks every writer in D state, a real hung task with a still disk.
+        [ "$FREEZE" = 1 ] && fsfreeze --freeze /mnt/test
         i=0
         while [ $i -lt "$REPEATS" ]; do
           { echo "@@begin $i write"; /harness/harness-agent run --request "/harness/req-$i-write.json" --report -; echo "@@end $i write $?"; } > "$OUT"

@@ -218,6 +218,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
             .Append(CultureInfo.InvariantCulture, $"REPEATS={cell.Repeats}\n")
             .Append(CultureInfo.InvariantCulture, $"REMOUNT={(remount ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"CRASH={(options.CrashAfterBoot ? 1 : 0)}\n")
+            .Append(CultureInfo.InvariantCulture, $"FREEZE={(options.FreezeAfterMount ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"PROBE={(probe ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"HUNG_TASK_TIMEOUT={(int)Math.Ceiling(options.HungTask.TotalSeconds)}\n");
         var files = new List<GuestFile> { new("/harness/cell.env", Encoding.UTF8.GetBytes(env.ToString()), 0x1A4) };

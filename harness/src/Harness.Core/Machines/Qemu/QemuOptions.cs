@@ -56,7 +56,8 @@ public sealed record QemuOptions(
     TimeSpan? IterationDeadline = null,
     TimeSpan? PowerOffGrace = null,
     bool CrashAfterBoot = false,
-    TimeSpan? HungTaskTimeout = null)
+    TimeSpan? HungTaskTimeout = null,
+    bool FreezeAfterMount = false)
 {
     public TimeSpan Boot => BootTimeout ?? TimeSpan.FromSeconds(60);
     public TimeSpan Deadline => IterationDeadline ?? TimeSpan.FromMinutes(5);

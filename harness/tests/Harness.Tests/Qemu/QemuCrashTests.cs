@@ -216,12 +216,16 @@ public sealed class QemuCrashTests : IDisposable
     [Fact]
     public async Task Kernel_warnings_are_recorded_with_the_cell_and_shown_in_the_table_without_changing_the_outcome()
     {
-        var frames = FramesFile(RealFrame(0, AgentPhase.Write) + "@@done\n");
+        // One warning during the workload; six more after the last report, while the guest unmounts.
+        var frames = FramesFile(RealFrame(0, AgentPhase.Write));
         using var fake = new FakeQemu(FakeQemu.Boot + """
 
             printf '[   8.0] ------------[ cut here ]------------\n[   8.0] WARNING: CPU: 1 PID: 97 at fs/direct-io.c:300 dio_complete+0x1f/0x200\n[   8.1] Modules linked in:\n' >> "$CONSOLE"
+            """ + $"\ncat '{frames}' >> \"$RESULTS\"\nsleep 0.5\n" + """
             for i in 1 2 3 4 5 6; do echo "[   9.$i] WARNING: CPU: 0 PID: 98 at fs/iomap/direct-io.c:$i iomap_dio_rw+0x1/0x2" >> "$CONSOLE"; done
-            """ + $"\ncat '{frames}' >> \"$RESULTS\"\nsleep 600");
+            echo '@@done' >> "$RESULTS"
+            sleep 600
+            """);
 
         var (cell, _) = await RunCell(Machine(fake.Path));
 

@@ -115,9 +115,11 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                     pendingWrite.Remove(frame.Iteration);
                     var readback = frame.Phase == AgentPhase.Readback ? frame : null;
                     delivered++;
-                    // The last iteration waits for the end of the run, so it carries every kernel warning.
-                    if (last is not null) yield return last with { KernelWarnings = console.Warnings };
-                    last = ToRaw(cell.FirstIteration + frame.Iteration, write, readback, bootSeconds);
+                    var raw = ToRaw(cell.FirstIteration + frame.Iteration, write, readback, bootSeconds);
+                    // The last iteration waits for the guest's end, so it carries every kernel warning
+                    // (unmount and power-off included); the others go at once, for live progress.
+                    if (delivered == cell.Repeats) last = raw;
+                    else yield return raw with { KernelWarnings = console.Warnings };
                 }
 
                 // A hung task is the kernel's failure only if the workload stopped moving for the

@@ -259,6 +259,22 @@ public sealed class QemuCrashTests : IDisposable
     }
 
     [Fact]
+    public async Task Report_arriving_just_after_the_panic_line_still_reaches_the_judge()
+    {
+        // The serial console can be ahead of the results port: the report left the guest first but lands second.
+        var frames = FramesFile(RealFrame(0, AgentPhase.Write, d => d.Zero(8, 1)));
+        using var fake = new FakeQemu(FakeQemu.Boot + "\necho '[  20.0] Kernel panic - not syncing: Fatal exception' >> \"$CONSOLE\"\nsleep 0.5\n" +
+            $"cat '{frames}' >> \"$RESULTS\"\nsleep 600");
+
+        var (raws, error) = await Drain(Machine(fake.Path), Cell(repeats: 2));
+
+        Assert.Equal(GuestFailureKind.KernelPanic, Assert.IsType<GuestFailureException>(error).Kind);
+        var raw = Assert.Single(raws);
+        Assert.NotEmpty(GoldenModel.Judge(PlanBuilder.Build(Generic240.Workload, 0), raw.Write!.Ios, raw.Write.Passes[0]).Findings);
+        Assert.False(fake.StillRunning());
+    }
+
+    [Fact]
     public async Task Cell_with_a_panic_after_a_clean_write_keeps_the_iteration_record_and_is_a_crash()
     {
         var frames = FramesFile(RealFrame(0, AgentPhase.Write));

@@ -19,6 +19,7 @@ namespace Harness.Machines.Qemu;
 public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMachine
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan TraceGrace = TimeSpan.FromSeconds(1.5);
 
     public string Kind => "qemu";
 
@@ -83,6 +84,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
             double bootSeconds = 0;
             var delivered = 0;
             var hungSeen = 0;
+            TimeSpan? failureSeen = null;
             IterationRaw? last = null;
             GuestFailureException? failed = null;
 
@@ -133,11 +135,14 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
 
                 if (console.Failure is { } failure)
                 {
-                    // Give the kernel a moment to finish printing the trace, then stop it.
-                    await Task.WhenAny(Task.Delay(TimeSpan.FromSeconds(exited ? 0 : 1.5), cancellationToken));
-                    console.Poll(final: exited);
-                    failed = Fail(failure.Kind, $"{Word(failure.Kind)} in the guest during iteration {delivered + 1} of {cell.Repeats}: {console.KernelLine(failure.Line)}",
-                        console.Excerpt());
+                    // Keep reading for a moment: the kernel finishes printing its trace, and a report
+                    // already on its way through the results port still reaches the judge.
+                    failureSeen ??= clock.Elapsed;
+                    if (exited || clock.Elapsed - failureSeen.Value >= TraceGrace)
+                        failed = Fail(failure.Kind, $"{Word(failure.Kind)} in the guest during iteration {delivered + 1} of {cell.Repeats}: {console.KernelLine(failure.Line)}",
+                            console.Excerpt());
+                    else
+                        await Task.WhenAny(qemu.Task, Task.Delay(Poll, cancellationToken));
                 }
                 else if (console.HungTasks.Count > 0 && console.Booted && clock.Elapsed - lastProgress >= options.HungTask)
                 {

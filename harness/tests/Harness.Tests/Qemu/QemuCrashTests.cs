@@ -117,6 +117,22 @@ public sealed class QemuCrashTests : IDisposable
         Assert.False(fake.StillRunning());
     }
 
+    [Theory]
+    [InlineData("[   7.0] traps: harness-agent[97] general protection fault ip:7f31c2a0 sp:7ffd1c20 error:0 in libc.so.6[7f31c000+155000]")]
+    [InlineData("[   7.0] harness-agent[97]: segfault at 8 ip 00007f31c2a0 sp 00007ffd1c20 error 4 in libc.so.6")]
+    [InlineData("[   7.0] EXT4-fs (vda): mounted filesystem with ordered data mode. Quota mode: none.")]
+    public async Task User_program_faults_and_kernel_chatter_are_not_crashes(string line)
+    {
+        var frames = FramesFile(RealFrame(0, AgentPhase.Write) + "@@done\n");
+        using var fake = new FakeQemu(FakeQemu.Boot + $"\necho '{line}' >> \"$CONSOLE\"\ncat '{frames}' >> \"$RESULTS\"\nsleep 600");
+
+        var (cell, _) = await RunCell(Machine(fake.Path));
+
+        Assert.Null(cell.Failure);
+        Assert.Equal(Outcome.Pass, cell.Outcome);
+        Assert.Equal(0, cell.Crashed);
+    }
+
     [Fact]
     public async Task Hung_task_with_the_disk_standing_still_is_a_crash()
     {

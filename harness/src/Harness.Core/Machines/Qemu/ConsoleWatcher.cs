@@ -181,7 +181,7 @@ internal sealed partial class ConsoleWatcher(string path)
         line.Contains("Kernel panic - not syncing", StringComparison.Ordinal) ? LineKind.Panic
         : SanitizerLine().IsMatch(line) ? LineKind.Sanitizer
         : LockdepLine().IsMatch(line) ? LineKind.Lockdep
-        : line.Contains("Oops:", StringComparison.Ordinal) || line.Contains("general protection fault", StringComparison.Ordinal) ? LineKind.Oops
+        : line.Contains("Oops:", StringComparison.Ordinal) || KernelGpFault().IsMatch(line) ? LineKind.Oops
         : line.Contains("kernel BUG at", StringComparison.Ordinal) || line.Contains("BUG: ", StringComparison.Ordinal) ? LineKind.Bug
         : HungTaskLine().IsMatch(line) ? LineKind.HungTask
         : line.Contains("WARNING: ", StringComparison.Ordinal) || RcuStallLine().IsMatch(line) ? LineKind.Warning
@@ -202,6 +202,11 @@ internal sealed partial class ConsoleWatcher(string path)
 
     [GeneratedRegex(@"WARNING: (possible circular locking dependency|possible recursive locking|inconsistent lock state|possible irq lock inversion|bad unlock balance|held lock freed|lock held when returning to user space|Nested lock was not taken|bad contention detected|suspicious RCU usage|chain_key collision|\S+-safe -> \S+-unsafe lock order|\S+ still has locks held)")]
     private static partial Regex LockdepLine();
+
+    // die()'s "general protection fault[, probably for ...]: 0000 [#1] SMP"; a user program's fault
+    // ("traps: prog[97] general protection fault ip:... in libc.so.6") is not the kernel's.
+    [GeneratedRegex(@"general protection fault(, [^:]*)?: [0-9a-f]{4} \[#\d+\]")]
+    private static partial Regex KernelGpFault();
 
     [GeneratedRegex(@"INFO: task .{1,64} blocked for more than \d+ seconds")]
     private static partial Regex HungTaskLine();

@@ -19,6 +19,8 @@ public enum GuestFailureKind
     Lockdep,
     /// <summary>A hung-task report while the workload made no progress for the hung-task timeout.</summary>
     HungTask,
+    /// <summary>A soft-lockup or RCU-stall report while the workload made no progress for the hung-task timeout.</summary>
+    Stall,
     /// <summary>The guest reset itself (QEMU runs with -no-reboot, so a reset ends QEMU with status 0) after boot, before its results were in.</summary>
     GuestReset,
 
@@ -40,7 +42,7 @@ public static class GuestFailureKinds
     /// </summary>
     public static bool IsKernelFailure(GuestFailureKind kind) => kind is
         GuestFailureKind.KernelPanic or GuestFailureKind.Oops or GuestFailureKind.KernelBug or GuestFailureKind.Sanitizer
-        or GuestFailureKind.Lockdep or GuestFailureKind.HungTask or GuestFailureKind.GuestReset;
+        or GuestFailureKind.Lockdep or GuestFailureKind.HungTask or GuestFailureKind.Stall or GuestFailureKind.GuestReset;
 }
 
 /// <summary>The guest failed; <see cref="Excerpt"/> is the console around the first sign of it.</summary>
@@ -88,9 +90,12 @@ internal sealed partial class ConsoleWatcher(string path)
     /// <summary>The first kernel failure that is a CRASH by itself (panic, oops, BUG, sanitizer, lockdep) and its line.</summary>
     public (GuestFailureKind Kind, int Line)? Failure { get; private set; }
 
-    /// <summary>Hung-task reports seen so far (whether they are a CRASH depends on progress: the machine decides).</summary>
-    public IReadOnlyList<(int Line, string Text)> HungTasks => _hung;
-    private readonly List<(int Line, string Text)> _hung = [];
+    /// <summary>
+    /// Hung-task, soft-lockup and RCU-stall reports seen so far. Under TCG on a loaded host a slow
+    /// guest can print them too, so whether they are a CRASH depends on progress: the machine decides.
+    /// </summary>
+    public IReadOnlyList<(int Line, string Text, GuestFailureKind Kind)> Stalls => _stalls;
+    private readonly List<(int Line, string Text, GuestFailureKind Kind)> _stalls = [];
 
     public string Text => string.Join('\n', _lines) + (_partial.Length > 0 ? "\n" + _partial : "");
 
@@ -143,7 +148,10 @@ internal sealed partial class ConsoleWatcher(string path)
         switch (kind)
         {
             case LineKind.HungTask:
-                _hung.Add((index, Kernel(line)));
+                _stalls.Add((index, Kernel(line), GuestFailureKind.HungTask));
+                break;
+            case LineKind.Stall:
+                _stalls.Add((index, Kernel(line), GuestFailureKind.Stall));
                 break;
             case LineKind.Warning:
                 AddWarning(Kernel(line));
@@ -160,7 +168,7 @@ internal sealed partial class ConsoleWatcher(string path)
     /// <summary>The message without the printk timestamp.</summary>
     private static string Kernel(string line) => Timestamp().Replace(line, "").Trim();
 
-    private enum LineKind { Panic, Oops, Bug, Sanitizer, Lockdep, HungTask, Warning }
+    private enum LineKind { Panic, Oops, Bug, Sanitizer, Lockdep, HungTask, Stall, Warning }
 
     private static GuestFailureKind ToFailure(LineKind kind) => kind switch
     {
@@ -182,9 +190,12 @@ internal sealed partial class ConsoleWatcher(string path)
         : SanitizerLine().IsMatch(line) ? LineKind.Sanitizer
         : LockdepLine().IsMatch(line) ? LineKind.Lockdep
         : line.Contains("Oops:", StringComparison.Ordinal) || KernelGpFault().IsMatch(line) ? LineKind.Oops
+        : StallLine().IsMatch(line) ? LineKind.Stall
+        // lockdep running out of table space is the debug config's limit, not a bug in the kernel under test.
+        : line.Contains("BUG: MAX_", StringComparison.Ordinal) ? LineKind.Warning
         : line.Contains("kernel BUG at", StringComparison.Ordinal) || line.Contains("BUG: ", StringComparison.Ordinal) ? LineKind.Bug
         : HungTaskLine().IsMatch(line) ? LineKind.HungTask
-        : line.Contains("WARNING: ", StringComparison.Ordinal) || RcuStallLine().IsMatch(line) ? LineKind.Warning
+        : line.Contains("WARNING: ", StringComparison.Ordinal) ? LineKind.Warning
         : null;
 
     /// <summary>Console lines around the failure (or the tail), for the record and the terminal.</summary>
@@ -211,9 +222,10 @@ internal sealed partial class ConsoleWatcher(string path)
     [GeneratedRegex(@"INFO: task .{1,64} blocked for more than \d+ seconds")]
     private static partial Regex HungTaskLine();
 
-    // Under TCG on a loaded host the guest's CPUs can stall for real seconds: a stall is recorded, not a crash.
-    [GeneratedRegex(@"rcu: INFO: \S+ (self-)?detected stalls?")]
-    private static partial Regex RcuStallLine();
+    // kernel/watchdog.c "BUG: soft lockup - CPU#%d stuck for %us!"; kernel/rcu/tree_stall.h
+    // "rcu: INFO: %s detected stalls on CPUs/tasks:" and "%s self-detected stall on CPU".
+    [GeneratedRegex(@"BUG: soft lockup - CPU#|rcu: INFO: \S+ (self-)?detected stalls?")]
+    private static partial Regex StallLine();
 
     [GeneratedRegex(@"^\s*\[\s*\d+\.\d+\]\s*")]
     private static partial Regex Timestamp();

@@ -83,7 +83,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
             var lastProgress = TimeSpan.Zero;
             double bootSeconds = 0;
             var delivered = 0;
-            var hungSeen = 0;
+            var stallsSeen = 0;
             TimeSpan? failureSeen = null;
             IterationRaw? last = null;
             GuestFailureException? failed = null;
@@ -124,13 +124,13 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                     else yield return raw with { KernelWarnings = console.Warnings };
                 }
 
-                // A hung task is the kernel's failure only if the workload stopped moving for the
-                // hung-task timeout; a slow (TCG, loaded host) but moving guest gets a warning.
-                for (; hungSeen < console.HungTasks.Count; hungSeen++)
+                // A hung task (or lockup, or RCU stall) is the kernel's failure only if the workload stopped
+                // moving for the hung-task timeout; a slow (TCG, loaded host) but moving guest gets a warning.
+                for (; stallsSeen < console.Stalls.Count; stallsSeen++)
                 {
                     var quiet = clock.Elapsed - lastProgress;
                     if (quiet < options.HungTask)
-                        console.AddWarning($"{console.HungTasks[hungSeen].Text} (the workload progressed {quiet.TotalSeconds:F0} s before: not a crash)");
+                        console.AddWarning($"{console.Stalls[stallsSeen].Text} (the workload progressed {quiet.TotalSeconds:F0} s before: not a crash)");
                 }
 
                 if (console.Failure is { } failure)
@@ -144,12 +144,12 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                     else
                         await Task.WhenAny(qemu.Task, Task.Delay(Poll, cancellationToken));
                 }
-                else if (console.HungTasks.Count > 0 && console.Booted && clock.Elapsed - lastProgress >= options.HungTask)
+                else if (console.Stalls.Count > 0 && console.Booted && clock.Elapsed - lastProgress >= options.HungTask)
                 {
-                    var hung = console.HungTasks[^1];
-                    failed = Fail(GuestFailureKind.HungTask,
-                        $"hung task in the guest during iteration {delivered + 1} of {cell.Repeats}, no progress for {(clock.Elapsed - lastProgress).TotalSeconds:F0} s " +
-                        $"(hung-task timeout {options.HungTask.TotalSeconds:F0} s): {hung.Text}", console.Excerpt(hung.Line));
+                    var stall = console.Stalls[^1];
+                    failed = Fail(stall.Kind,
+                        $"{Word(stall.Kind)} in the guest during iteration {delivered + 1} of {cell.Repeats}, no progress for {(clock.Elapsed - lastProgress).TotalSeconds:F0} s " +
+                        $"(hung-task timeout {options.HungTask.TotalSeconds:F0} s): {stall.Text}", console.Excerpt(stall.Line));
                 }
                 else if ((frames.GuestError ?? console.GuestError) is { } guestError)
                     failed = Fail(GuestFailureKind.GuestError, $"guest: {guestError}", console.Excerpt());

@@ -40,7 +40,13 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         }
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellationToken);
+            // ProcessTerminationTimeout = null: Program owns SIGINT/SIGTERM/SIGHUP. System.CommandLine's
+            // own handler would return 130/143 after 2 s while machines are still being stopped and
+            // unmounted, and the process would exit under them.
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+            }, cancellationToken);
         }
         catch (InputException e)
         {

@@ -163,6 +163,7 @@ public sealed class CliTests
     [Theory]
     [InlineData("INT")]
     [InlineData("TERM")]
+    [InlineData("HUP")]
     public async Task Interrupted_run_exits_130_keeps_finished_iterations_and_records_interrupted(string signal)
     {
         using var dir = new TempFolder("interrupt-dir-");

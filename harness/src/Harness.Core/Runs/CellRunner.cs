@@ -60,6 +60,12 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
             _progress.WriteLine($"    {input.CellId}: ERROR {e.Message}");
         }
 
+        // A machine that ends without error but short of the planned iterations did not run the cell: never PASS.
+        if (error is null && !cancelled && iterations.Count < input.Repeats)
+        {
+            error = $"the {machine.Kind} machine returned {iterations.Count} of {input.Repeats} iteration(s)";
+            failure = new MachineFailure("machine", error, null, null);
+        }
         var outcomes = iterations.Select(i => i.Outcome).ToList();
         if (error is not null && !cancelled) outcomes.Add(machineOutcome);
         var outcome = Outcomes.Combine(outcomes);

@@ -99,4 +99,22 @@ public sealed class QemuBootTests(DebianKernelFixture kernel) : IDisposable
         Assert.Contains("no progress for", cell.Failure.Message);
         Assert.True(cell.Seconds < 120, $"took {cell.Seconds:F0} s");
     }
+
+    [Fact]
+    public async Task Guest_that_reboots_itself_mid_cell_is_a_guest_reset_and_the_cell_a_crash()
+    {
+        // sysrq b: an immediate reboot with no panic message, as a triple fault would end the guest.
+        var options = await Options("ext4") with { ResetAfterBoot = true };
+        var machine = new QemuMachine(options, TextWriter.Null);
+        var @case = new CaseCatalog(RepoPaths.Cases).Find("generic-240");
+        var folder = new ResultStore(Path.Combine(_scratch, "results")).Create("reset");
+        var input = new CellInput("ext4-reset", "ext4", @case.Name, @case.SourceFile, "", @case.Workload.Seed, 1);
+
+        var (cell, _) = await new CellRunner(machine, TimeProvider.System, TextWriter.Null)
+            .RunAsync(folder, input, FilesystemCatalog.Find("ext4"), @case, Path.Combine(_scratch, "work"), 0, CancellationToken.None);
+
+        Assert.True(cell.Outcome == Outcome.Crash, $"{cell.Outcome}: {cell.Error}");
+        Assert.Equal("guest-reset", cell.Failure!.Kind);
+        Assert.DoesNotContain("Kernel panic", File.ReadAllText(cell.Failure.ConsoleLog!));
+    }
 }

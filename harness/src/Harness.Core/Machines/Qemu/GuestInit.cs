@@ -57,6 +57,9 @@ public static class GuestInit
         ( while :; do read -r r _ _ _ w _ < /sys/block/vda/stat; echo "$r $w"; sleep 1; done ) > "$ALIVE" &
         echo "HARNESS-BOOTED cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r)"
         [ "$CRASH" = 1 ] && echo c > /proc/sysrq-trigger
+        # Tests: an immediate reboot, no kernel message; -no-reboot turns it into QEMU exiting with 0.
+        # (sysrq b does not flush the tty: the boot line above may never reach the console.)
+        [ "$RESET" = 1 ] && echo b > /proc/sysrq-trigger
         [ "$PROBE" = 1 ] && finish
         mkdir -p /mnt/test
         mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "mount -t $FS_TYPE /dev/vda /mnt/test failed"

@@ -171,7 +171,10 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                     var code = qemu.Task.Result.ExitCode;
                     var killed = stderr.ToString().Contains("terminating on signal", StringComparison.Ordinal);
                     // -no-reboot: a guest that resets (triple fault, reboot) ends QEMU with status 0.
-                    failed = code == 0 && console.Booted && !killed
+                    // Booted: the console line can be lost in the guest's tty buffer when it resets
+                    // at once, so the alive port's first counters (written before it) count too.
+                    var booted = console.Booted || alive.Seen || delivered > 0;
+                    failed = code == 0 && booted && !killed
                         ? Fail(GuestFailureKind.GuestReset,
                             $"the guest reset itself after boot, during iteration {delivered + 1} of {cell.Repeats} (QEMU -no-reboot exited with 0 before the results were in)",
                             console.Excerpt())
@@ -226,6 +229,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
             .Append(CultureInfo.InvariantCulture, $"REMOUNT={(remount ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"CRASH={(options.CrashAfterBoot ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"FREEZE={(options.FreezeAfterMount ? 1 : 0)}\n")
+            .Append(CultureInfo.InvariantCulture, $"RESET={(options.ResetAfterBoot ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"PROBE={(probe ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"HUNG_TASK_TIMEOUT={(int)Math.Ceiling(options.HungTask.TotalSeconds)}\n");
         var files = new List<GuestFile> { new("/harness/cell.env", Encoding.UTF8.GetBytes(env.ToString()), 0x1A4) };
@@ -263,6 +267,9 @@ internal sealed class AliveCounters(string path)
     private readonly GrowingFile _file = new(path);
     private string _partial = "";
     private string? _last;
+
+    /// <summary>True once the guest has written any counters (its init got past the port setup).</summary>
+    public bool Seen => _last is not null;
 
     public bool Moved()
     {

@@ -57,7 +57,8 @@ public sealed record QemuOptions(
     TimeSpan? PowerOffGrace = null,
     bool CrashAfterBoot = false,
     TimeSpan? HungTaskTimeout = null,
-    bool FreezeAfterMount = false)
+    bool FreezeAfterMount = false,
+    bool ResetAfterBoot = false)
 {
     public TimeSpan Boot => BootTimeout ?? TimeSpan.FromSeconds(60);
     public TimeSpan Deadline => IterationDeadline ?? TimeSpan.FromMinutes(5);

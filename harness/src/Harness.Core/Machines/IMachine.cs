@@ -28,6 +28,9 @@ public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport
 {
     /// <summary>Seconds from machine start to the guest's boot marker (0 where nothing boots).</summary>
     public double BootSeconds { get; init; }
+
+    /// <summary>Kernel warnings seen so far in this cell's machine (cumulative; none where no console is watched).</summary>
+    public KernelWarnings KernelWarnings { get; init; } = KernelWarnings.None;
 }
 
 /// <summary>Facts about where a cell ran, recorded with every result.</summary>

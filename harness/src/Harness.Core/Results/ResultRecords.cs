@@ -76,8 +76,11 @@ public sealed record CellResult(
     /// <summary>Dirt reuse summed over the iterations where it was known; null when it never was.</summary>
     public DirtReuse? DirtReuse { get; init; }
 
-    /// <summary>Repeats that ended in CRASH (the kernel under test failed): counted as failures by validate, apart from <see cref="Failed"/>.</summary>
+    /// <summary>Iterations (or the machine run) ended by the kernel under test failing: panic, oops, BUG, sanitizer, lockdep, hung task, reset.</summary>
     public int Crashed { get; init; }
+
+    /// <summary>Kernel warnings printed while the cell ran (count and the first few); they do not change the outcome.</summary>
+    public KernelWarnings KernelWarnings { get; init; } = KernelWarnings.None;
 }
 
 /// <summary>The run record: inputs, versions, where it ran, and each cell as it finished.</summary>
@@ -93,4 +96,8 @@ public sealed record RunRecord(
     IReadOnlyList<CellInput> Inputs,
     IReadOnlyList<CellResult> Cells,
     Outcome? Outcome,
-    bool Interrupted);
+    bool Interrupted)
+{
+    /// <summary>With --dir: the type of the filesystem the user mounted, read from the mount (findmnt), not from --fs.</summary>
+    public string? MountedFilesystem { get; init; }
+}

@@ -24,6 +24,9 @@ public static class RunTable
         sb.AppendLine($"run {run.RunId}: {overall}{(run.Interrupted ? " (interrupted: finished cells kept)" : "")}");
         foreach (var c in run.Cells.Where(c => c.Error is not null))
             sb.AppendLine($"  {c.Input.CellId}: {(c.Failure is { } f ? $"[{f.Kind}] {f.Message}" : c.Error)}");
+        // Kernel warnings do not decide the outcome, but a reviewer must see that the kernel complained.
+        foreach (var c in run.Cells.Where(c => c.KernelWarnings.Count > 0))
+            sb.AppendLine($"  {c.Input.CellId}: {c.KernelWarnings.Count} kernel warning(s): {string.Join(" | ", c.KernelWarnings.First.Take(2))}");
         return sb.ToString();
     }
 

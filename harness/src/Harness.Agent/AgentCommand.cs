@@ -26,7 +26,9 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
           --report <path>   where to write the AgentReport JSON; '-' writes standard output.
                             A path is replaced atomically (temporary file, then rename).
 
-        Exit status: 0 the phase ran (even if the data read back is corrupt);
+        Exit status: 0 the phase ran (even if the data read back is corrupt), or was
+                       skipped because the device cannot take the case's alignment
+                       (the report's skipReason says why);
                      1 it could not run (the report's error and standard error say why);
                      2 usage error. Progress and diagnostics go to standard error.
         """;

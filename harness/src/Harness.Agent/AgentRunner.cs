@@ -30,6 +30,7 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
         IReadOnlyList<IoRecord> ios = [];
         var passes = new List<ReadbackPass>();
         var seconds = 0.0;
+        var evidence = new Evidence();
         try
         {
             var plan = Validate(request);
@@ -39,13 +40,23 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
             {
                 case AgentPhase.Write:
                 {
-                    FreeSpaceDirt.Write(request.Directory, request.Spec.DirtyBytes, SeedMix.Mix(plan.RunTag, 0xD1), log, cancellationToken);
+                    if (ProbeSkip(path, plan, evidence) is { } skip)
+                    {
+                        log.WriteLine($"harness-agent: not running the workload: {skip}");
+                        return evidence.Apply(new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, [], [], 0, null) { SkipReason = skip });
+                    }
+                    (evidence.FilesystemBytes, evidence.FilesystemFreeBytes) = Posix.FilesystemSpace(request.Directory);
+                    var dirt = FreeSpaceDirt.Write(request.Directory, request.Spec.DirtyBytes, SeedMix.Mix(plan.RunTag, 0xD1), log, cancellationToken);
                     using var file = TargetFile.Create(path, request.Spec, plan.RunTag, log, cancellationToken);
                     log.WriteLine($"harness-agent: {plan.Ios.Count} writes, queue depth {request.Spec.QueueDepth}");
                     var workload = AioWorkload.Run(file, path, plan, environment.Time, cancellationToken);
                     (ios, seconds) = (workload.Ios, workload.Seconds);
                     log.WriteLine($"harness-agent: workload took {seconds:F3} s");
                     Posix.Fsync(file, path);
+                    (evidence.DirtReuse, evidence.DirtReuseUnknown) = DirtReuseMeter.Measure(dirt, ExtentMap.Read(file, path, "target file"), request.Spec.FsBlockSize);
+                    log.WriteLine(evidence.DirtReuse is { } reuse
+                        ? $"harness-agent: {reuse.ReusedBlocks} of {reuse.TargetBlocks} target blocks were dirt ({reuse.DirtBlocks} dirt blocks)"
+                        : $"harness-agent: dirt reuse unknown: {evidence.DirtReuseUnknown}");
                     passes.Add(Readback.Read(file, path, plan.ReadbackLength, AfterFsync, cancellationToken));
                     break;
                 }
@@ -60,7 +71,7 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
                     throw new AgentException($"unknown phase {request.Phase}; valid: {string.Join(", ", Enum.GetNames<AgentPhase>())}");
             }
             log.WriteLine($"harness-agent: read back {plan.ReadbackLength} bytes as {passes[^1].Runs.Count} runs");
-            return new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, null);
+            return evidence.Apply(new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, null));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -71,8 +82,38 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
                 : $"{e.GetType().Name}: {e.Message}";
             log.WriteLine($"harness-agent: error: {error}");
             if (error != e.Message) log.WriteLine(e);
-            return new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, error);
+            return evidence.Apply(new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, error));
         }
+    }
+
+    // A fresh empty target is probed (statx needs a file on the filesystem under test), then
+    // the case's IOs are checked against the alignment before anything is written.
+    private string? ProbeSkip(string path, WorkloadPlan plan, Evidence evidence)
+    {
+        Posix.Unlink(path);
+        using (Posix.Open(path, OpenFlags.ReadWrite | OpenFlags.Create | OpenFlags.Exclusive | OpenFlags.CloseOnExec)) { }
+        evidence.Alignment = DioProbe.Probe(path, environment.SysDevBlockPath, log);
+        log.WriteLine($"harness-agent: direct-IO alignment {evidence.Alignment.OffsetAlign} ({evidence.Alignment.Source}: {evidence.Alignment.Detail})");
+        return DioProbe.SkipReason(plan, evidence.Alignment, AlignedBuffer.DefaultAlignment);
+    }
+
+    /// <summary>What the write phase learnt besides the IOs, kept even when it fails part-way.</summary>
+    private sealed class Evidence
+    {
+        public DioAlignment? Alignment { get; set; }
+        public long FilesystemBytes { get; set; }
+        public long FilesystemFreeBytes { get; set; }
+        public DirtReuse? DirtReuse { get; set; }
+        public string? DirtReuseUnknown { get; set; }
+
+        public AgentReport Apply(AgentReport report) => report with
+        {
+            Alignment = Alignment,
+            FilesystemBytes = FilesystemBytes,
+            FilesystemFreeBytes = FilesystemFreeBytes,
+            DirtReuse = DirtReuse,
+            DirtReuseUnknown = DirtReuse is null ? DirtReuseUnknown ?? (report.Phase == AgentPhase.Write ? "not measured (the write phase stopped before it)" : null) : null,
+        };
     }
 
     // The harness validated the spec; these checks only protect the agent itself (buffers,

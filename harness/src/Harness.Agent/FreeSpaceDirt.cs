@@ -10,13 +10,15 @@ internal static class FreeSpaceDirt
 {
     public const string FileName = ".harness-dirt";
 
-    public static void Write(string directory, long bytes, ulong dirtTag, TextWriter log, CancellationToken cancellationToken)
+    /// <summary>Writes and deletes the dirt; returns where its blocks were (FIEMAP, taken before the delete).</summary>
+    public static ExtentMap Write(string directory, long bytes, ulong dirtTag, TextWriter log, CancellationToken cancellationToken)
     {
-        if (bytes <= 0) return;
+        if (bytes <= 0) return ExtentMap.Empty;
         var path = Path.Combine(directory, FileName);
         var length = ChunkedWriter.RoundUpToSector(bytes);
         log.WriteLine($"harness-agent: dirtying {length} bytes of free space through {path}");
         Posix.Unlink(path);
+        ExtentMap extents;
         try
         {
             // O_DIRECT so the dirt reaches the disk now rather than sitting in the page cache.
@@ -25,6 +27,7 @@ internal static class FreeSpaceDirt
                 (sector, offset) => SectorFormat.WriteStale(sector, dirtTag, offset / SectorFormat.SectorSize),
                 cancellationToken);
             Posix.Fsync(file, path);
+            extents = ExtentMap.Read(file, path, "dirt file");
         }
         finally
         {
@@ -33,5 +36,6 @@ internal static class FreeSpaceDirt
         }
         // Commit the unlink: ext4 and xfs do not reuse blocks freed in an uncommitted transaction.
         Posix.Sync();
+        return extents;
     }
 }

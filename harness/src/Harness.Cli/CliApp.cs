@@ -1,5 +1,6 @@
-// The `harness` command tree. Exit codes: 0 all pass, 1 corruption found, 2 usage or input
-// error, 3 infrastructure error (machine, mkfs, agent).
+// The `harness` command tree. Exit codes of `run`: 0 every planned cell ran and passed, 1 some
+// FAIL or CRASH, 2 usage or input error, 3 ERROR (machine, mkfs, agent), 4 nothing decided
+// (SKIP), 130 interrupted (SIGINT, SIGTERM, SIGHUP). README "Exit codes" has every command's.
 using System.CommandLine;
 using Harness.Cases;
 using Harness.Faults;
@@ -24,7 +25,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     {
         var root = new RootCommand(
             "Kernel-patch regression harness: concurrent unaligned O_DIRECT AIO writes, checked sector by sector against a golden model.\n" +
-            "Exit codes: 0 all pass, 1 corruption found, 2 usage or input error, 3 infrastructure error.");
+            "Exit codes (run): 0 all PASS, 1 some FAIL or CRASH, 2 usage or input error, 3 ERROR, 4 nothing decided (SKIP), 130 interrupted.");
         root.Subcommands.Add(RunCommand(cancellationToken));
         root.Subcommands.Add(CasesCommand());
         root.Subcommands.Add(KernelsCommand(cancellationToken));
@@ -39,13 +40,42 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         }
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellationToken);
+            // ProcessTerminationTimeout = null: Program owns SIGINT/SIGTERM/SIGHUP. System.CommandLine's
+            // own handler would return 130/143 after 2 s while machines are still being stopped and
+            // unmounted, and the process would exit under them.
+            return await parse.InvokeAsync(new InvocationConfiguration
+            {
+                Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+            }, cancellationToken);
         }
         catch (InputException e)
         {
             stderr.WriteLine($"harness: {e.Message}");
             return ExitUsage;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Interrupted before a run record existed (fetching, building, booting the probe).
+            stderr.WriteLine("harness: interrupted");
+            return Outcomes.InterruptedExitCode;
+        }
+    }
+
+    /// <summary>
+    /// Cases by name or path, each file once. A name two files in the cases folder share is an
+    /// error naming both: a run must never pick one silently.
+    /// </summary>
+    private static CaseSpec[] SelectCases(CaseCatalog catalog, IReadOnlyList<string> namesOrPaths)
+    {
+        var selected = new List<CaseSpec>();
+        foreach (var item in namesOrPaths)
+        {
+            var found = catalog.Find(item);
+            if (!item.EndsWith(".yaml", StringComparison.Ordinal) && !item.Contains('/'))
+                RunExecutor.CheckUniqueCaseNames(catalog.LoadAll().Where(c => c.Name == found.Name).ToArray());
+            if (!selected.Any(c => Path.GetFullPath(c.SourceFile) == Path.GetFullPath(found.SourceFile))) selected.Add(found);
+        }
+        return selected.ToArray();
     }
 
     internal static Option<string> CasesDirOption() => new("--cases-dir")
@@ -100,11 +130,37 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 throw new InputException(new InputProblem("--repeats", 0, 0, "--repeats", "must be at least 1"));
             if (!ByteSize.TryParse(parse.GetValue(imageSize), out var imageBytes) || imageBytes < (16L << 20))
                 throw new InputException(new InputProblem("--image-size", 0, 0, "--image-size", $"'{parse.GetValue(imageSize)}' is not a size of at least 16MiB"));
-            var filesystems = SplitList(parse.GetValue(fs)).Select(FilesystemCatalog.Find).ToArray();
+            // An empty matrix ran nothing: never an exit 0.
+            var fsNames = SplitList(parse.GetValue(fs)).ToArray();
+            if (fsNames.Length == 0)
+                throw new InputException(new InputProblem("--fs", 0, 0, "--fs", $"names no filesystem; valid: {string.Join(", ", FilesystemCatalog.All.Select(f => f.Name))}"));
+            var caseNames = SplitList(parse.GetValue(cases)).ToArray();
+            if (caseNames.Length == 0)
+                throw new InputException(new InputProblem("--case", 0, 0, "--case", "names no case; 'harness cases list' shows them"));
             var catalog = new CaseCatalog(parse.GetValue(casesDir)!);
-            var selected = SplitList(parse.GetValue(cases)).Select(catalog.Find).ToArray();
+            var selected = SelectCases(catalog, caseNames);
+            RunExecutor.CheckUniqueCaseNames(selected);
+            string? mounted = null;
+            FilesystemSpec[] filesystems;
+            if (machineKind == "local" && parse.GetValue(dir) is { } directory)
+            {
+                // Cells are named after what is mounted there, never after --fs taken on trust.
+                if (!Directory.Exists(directory))
+                    throw new InputException(new InputProblem("--dir", 0, 0, "--dir", $"{directory}: no such directory"));
+                mounted = await MountedFilesystem.DetectAsync(directory, cancellationToken);
+                if (parse.GetResult(fs) is { Implicit: false } && (fsNames.Length != 1 || fsNames[0] != mounted))
+                    throw new InputException(new InputProblem("--fs", 0, 0, "--fs",
+                        $"--dir {directory} is on {mounted} (findmnt), not {string.Join(",", fsNames)}; drop --fs (the mounted type is used) or pass --fs {mounted}"));
+                filesystems = [MountedFilesystem.SpecFor(mounted)];
+            }
+            else
+            {
+                filesystems = fsNames.Select(FilesystemCatalog.Find).ToArray();
+            }
             var faultInjector = parse.GetValue(fault) is { } f ? FaultCatalog.Create(f) : null;
             var cacheDir = CacheDir(parse.GetValue(cache));
+            // Images the harness makes: a case that cannot fit is bad input, before anything runs.
+            if (parse.GetValue(dir) is null) CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
             IMachine target;
             int jobCount;
@@ -140,10 +196,12 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             var executor = new RunExecutor(target, new ResultStore(parse.GetValue(results)!), time, stderr);
             var summary = await executor.RunAsync(
                 new RunRequest(filesystems, selected, parse.GetValue(repeats), Path.Combine(cacheDir, "work"),
-                    "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)), jobCount),
+                    "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)), jobCount) { MountedFilesystem = mounted },
                 cancellationToken);
             stdout.Write(RunTable.Render(summary.Record));
             stdout.WriteLine($"results: {summary.ResultsPath}");
+            // 0 only when every planned cell ran and passed; an interrupted run has its own code.
+            if (summary.Record.Interrupted) return Outcomes.InterruptedExitCode;
             return Outcomes.ExitCode(summary.Record.Outcome ?? Outcome.Error);
         });
         return command;

@@ -23,8 +23,11 @@ public sealed class QemuSetup(string cacheDirectory, TextWriter progress)
         KernelImage kernel, IReadOnlyList<FilesystemSpec> filesystems, string? agentOverride, string accel, BlockBackend backend,
         long imageSize, int cpus, int memoryMiB, TimeSpan bootTimeout, TimeSpan deadline, CancellationToken cancellationToken)
     {
-        var agent = AgentPath(agentOverride);
         var modules = BaseModules.Concat(filesystems.SelectMany(f => f.KernelModules)).Distinct().ToArray();
+        // Before anything boots: a kernel that cannot run the guest is the spec's fault (exit 2), not a CRASH.
+        if (!KernelConfigCheck.Check(kernel, filesystems, kernel.ModulesDirectory is null ? [] : modules))
+            progress.WriteLine($"kernel {kernel.Name}: no config file found beside the image; not checked for what the guest needs");
+        var agent = AgentPath(agentOverride);
         progress.WriteLine($"initramfs: busybox, agent, modules {string.Join(", ", modules)} for {kernel.Release}");
         var initramfs = await new InitramfsBuilder(Path.Combine(cacheDirectory, "initramfs"))
             .BuildBaseAsync(kernel, modules, agent, GuestInit.Script, cancellationToken);

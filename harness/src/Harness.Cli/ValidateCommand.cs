@@ -23,11 +23,20 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
         var control = new Option<string?>("--control") { Description = "A third kernel run alongside (for example stock linux-6.1)" };
         var fs = new Option<string[]>("--fs") { Description = "Filesystems, comma separated", DefaultValueFactory = _ => ["ocfs2"], AllowMultipleArgumentsPerToken = true };
         var cases = new Option<string[]>("--case") { Description = "Cases, comma separated", DefaultValueFactory = _ => ["seed"], AllowMultipleArgumentsPerToken = true };
-        var batch = new Option<int>("--batch") { Description = "Repeats per kernel per look (one boot each)", DefaultValueFactory = _ => 10 };
-        var minWith = new Option<int>("--min-with") { Description = "Clean patched repeats needed before FIXES", DefaultValueFactory = _ => 10 };
-        var maxRepeats = new Option<int>("--max-repeats") { Description = "Cap on repeats per kernel", DefaultValueFactory = _ => 200 };
-        var alpha = new Option<double>("--alpha") { Description = "Overall false-verdict rate, split over the looks (Bonferroni)", DefaultValueFactory = _ => 0.01 };
-        var confidence = new Option<double>("--confidence") { Description = "Confidence of the printed Clopper-Pearson intervals", DefaultValueFactory = _ => 0.95 };
+        var batch = new Option<int>("--batch") { Description = "Repeats per kernel per look, split over --guests guests (one boot each)", DefaultValueFactory = _ => 10 };
+        var maxResidual = new Option<double>("--max-residual")
+        {
+            Description = "FIXES needs the patched failure rate's one-sided 95 % Clopper-Pearson upper bound at or below this " +
+                          $"(0.05: {Statistics.CleanRunsForUpperBound(0.05)} clean patched runs for one (fs, case) pair, {Statistics.CleanRunsForUpperBound(0.05, 0.975)} each for two; " +
+                          $"0.3: {Statistics.CleanRunsForUpperBound(0.3)}). NOT REPRODUCED needs the same bound on the unpatched side",
+            DefaultValueFactory = _ => 0.05,
+        };
+        // Replaced by --max-residual; kept hidden so an old command line gets a clear error, not "unrecognized".
+        var minWith = new Option<int?>("--min-with") { Description = "Removed: use --max-residual", Hidden = true };
+        var guests = new Option<int>("--guests") { Description = "Guests (boots) per kernel per look, at least 2, so one unlucky boot cannot decide a verdict", DefaultValueFactory = _ => 2 };
+        var maxRepeats = new Option<int>("--max-repeats") { Description = "Cap on repeats per kernel, never exceeded (the last look is trimmed)", DefaultValueFactory = _ => 200 };
+        var alpha = new Option<double>("--alpha") { Description = "Overall false FIXES (and false REGRESSES) rate, split over the looks and the (fs, case) pairs (Bonferroni)", DefaultValueFactory = _ => 0.01 };
+        var confidence = new Option<double>("--confidence") { Description = "Confidence of the printed two-sided Clopper-Pearson intervals (display only)", DefaultValueFactory = _ => 0.95 };
         var sequential = new Option<bool>("--sequential") { Description = "Boot one kernel at a time (default: the kernels of a look run side by side)" };
         var casesDir = CliApp.CasesDirOption();
         var kernelsDir = CliApp.KernelsDirOption();
@@ -39,10 +48,11 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
 
         var command = new Command("validate",
             "Does this patch fix the corruption? Builds the kernel without and with it, runs the cases under QEMU in batches, " +
-            "and prints FIXES, REGRESSES, NO CHANGE or INCONCLUSIVE with failure rates and confidence. " +
-            "Exit codes: 0 FIXES or NO CHANGE, 1 REGRESSES, 2 usage, 3 infrastructure, 4 INCONCLUSIVE.")
+            "and prints FIXES, REGRESSES, NO CHANGE, NOT REPRODUCED or INCONCLUSIVE with failure rates and bounds. " +
+            "Exit codes: 0 FIXES, 1 REGRESSES, 2 usage, 3 infrastructure, 4 INCONCLUSIVE, 5 NO CHANGE, 6 NOT REPRODUCED, 130 interrupted; " +
+            "with several (fs, case) pairs the first that applies of 1, 3, 4, 5, 0, 6 (FIXES on some pairs and NOT REPRODUCED on the rest is 0).")
         {
-            kernel, patch, withKernel, control, fs, cases, batch, minWith, maxRepeats, alpha, confidence, sequential,
+            kernel, patch, withKernel, control, fs, cases, batch, maxResidual, minWith, guests, maxRepeats, alpha, confidence, sequential,
             casesDir, kernelsDir, imageSize, results, cache, agent,
         };
         foreach (var option in qemu.All) command.Options.Add(option);
@@ -53,9 +63,26 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                 throw new InputException(new InputProblem("--patch", 0, 0, "--patch", "give exactly one of --patch <file> or --with-kernel <spec>"));
             if (parse.GetValue(patch) is { } p && !File.Exists(p))
                 throw new InputException(new InputProblem(p, 0, 0, "--patch", "no such patch file"));
-            var policy = new VerdictPolicy(parse.GetValue(alpha), parse.GetValue(confidence), parse.GetValue(batch), parse.GetValue(minWith), parse.GetValue(maxRepeats));
+            if (parse.GetValue(minWith) is { } oldMin)
+                throw new InputException(new InputProblem("--min-with", 0, 0, "--min-with",
+                    $"--min-with {oldMin} was removed: FIXES now needs the patched failure rate's one-sided 95 % upper bound ≤ --max-residual " +
+                    $"(default 0.05, {Statistics.CleanRunsForUpperBound(0.05)} clean runs); use --max-residual instead"));
+            var filesystems = CliApp.SplitList(parse.GetValue(fs)).Select(FilesystemCatalog.Find).ToArray();
+            var caseCatalog = new CaseCatalog(parse.GetValue(casesDir)!);
+            var selected = CliApp.SplitList(parse.GetValue(cases)).Select(caseCatalog.Find).ToArray();
+            if (filesystems.Length == 0 || selected.Length == 0)
+                throw new InputException(new InputProblem(filesystems.Length == 0 ? "--fs" : "--case", 0, 0, filesystems.Length == 0 ? "--fs" : "--case", "nothing to validate: the list is empty"));
+            // Two case files with one name would run into the same cell folders (SplitList already drops repeated words).
+            if (selected.GroupBy(c => c.Name).FirstOrDefault(g => g.Count() > 1) is { } twiceCase)
+                throw new InputException(new InputProblem("--case", 0, 0, "--case", $"'{twiceCase.Key}' is given twice ({string.Join(", ", twiceCase.Select(c => c.SourceFile))})"));
+            var policy = new VerdictPolicy(parse.GetValue(alpha), parse.GetValue(confidence), parse.GetValue(batch), parse.GetValue(maxResidual),
+                parse.GetValue(maxRepeats), parse.GetValue(guests), Pairs: Math.Max(1, filesystems.Length * selected.Length));
             try { policy.Validate(); }
-            catch (ArgumentOutOfRangeException e) { throw new InputException(new InputProblem("validate", 0, 0, "--" + e.ParamName?.ToLowerInvariant(), e.Message.Split(" (Parameter")[0])); }
+            catch (ArgumentOutOfRangeException e)
+            {
+                var option = PolicyOptions.GetValueOrDefault(e.ParamName ?? "", "validate");
+                throw new InputException(new InputProblem(option, 0, 0, option, $"{e.Message.Split(" (Parameter")[0]} (got {e.ActualValue})"));
+            }
             if (!ByteSize.TryParse(parse.GetValue(imageSize), out var imageBytes))
                 throw new InputException(new InputProblem("--image-size", 0, 0, "--image-size", $"'{parse.GetValue(imageSize)}' is not a size"));
 
@@ -63,10 +90,9 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             var withoutSpec = catalog.Find(parse.GetValue(kernel)!);
             var withSpec = parse.GetValue(withKernel) is { } wk ? catalog.Find(wk) : withoutSpec;
             var controlSpec = parse.GetValue(control) is { } ck ? catalog.Find(ck) : null;
-            var filesystems = CliApp.SplitList(parse.GetValue(fs)).Select(FilesystemCatalog.Find).ToArray();
-            var caseCatalog = new CaseCatalog(parse.GetValue(casesDir)!);
-            var selected = CliApp.SplitList(parse.GetValue(cases)).Select(caseCatalog.Find).ToArray();
             var cacheDir = CliApp.CacheDir(parse.GetValue(cache));
+            // A case that cannot fit the test disk is bad input, before any kernel is built.
+            CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
             try
             {
@@ -89,10 +115,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                 var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
                 stdout.Write(ValidationTable.Render(record));
                 stdout.WriteLine($"results: {path}");
-                // REGRESSES (1) outranks INCONCLUSIVE (4): a regression anywhere is the news.
-                if (record.Pairs.Count == 0) return CliApp.ExitInfrastructure;
-                var codes = record.Pairs.Select(pair => pair.ExitCode).ToArray();
-                return codes.Contains(1) ? 1 : codes.Max();
+                return ExitCode(record);
             }
             catch (MachineException e)
             {
@@ -102,4 +125,23 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
         });
         return command;
     }
+
+    /// <summary>
+    /// The exit code of a whole validation: 130 if interrupted (the verdicts are partial), else the
+    /// pairs' codes combined by <see cref="PatchVerdicts.CombineExitCodes"/> (a regression anywhere wins).
+    /// </summary>
+    public static int ExitCode(ValidationRecord record) =>
+        record.Interrupted ? Outcomes.InterruptedExitCode : PatchVerdicts.CombineExitCodes(record.Pairs.Select(pair => pair.ExitCode));
+
+    // VerdictPolicy field → the option a user typed, for error messages.
+    private static readonly IReadOnlyDictionary<string, string> PolicyOptions = new Dictionary<string, string>
+    {
+        [nameof(VerdictPolicy.Alpha)] = "--alpha",
+        [nameof(VerdictPolicy.Confidence)] = "--confidence",
+        [nameof(VerdictPolicy.BatchSize)] = "--batch",
+        [nameof(VerdictPolicy.MaxResidual)] = "--max-residual",
+        [nameof(VerdictPolicy.MaxRunsPerSide)] = "--max-repeats",
+        [nameof(VerdictPolicy.Guests)] = "--guests",
+        [nameof(VerdictPolicy.Pairs)] = "--fs/--case",
+    };
 }

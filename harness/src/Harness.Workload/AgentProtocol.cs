@@ -31,7 +31,46 @@ public sealed record AgentReport(
     IReadOnlyList<IoRecord> Ios,
     IReadOnlyList<ReadbackPass> Passes,
     double WorkloadSeconds,
-    string? Error);
+    string? Error)
+{
+    /// <summary>The target file's direct-IO alignment as probed before the workload; null on old agents.</summary>
+    public DioAlignment? Alignment { get; init; }
+
+    /// <summary>Set when the workload was not run because this machine cannot take the case (the judge says SKIP).</summary>
+    public string? SkipReason { get; init; }
+
+    /// <summary>How many target blocks came from the dirtied free space; null when it could not be measured.</summary>
+    public DirtReuse? DirtReuse { get; init; }
+
+    /// <summary>Why <see cref="DirtReuse"/> is unknown (FIEMAP unsupported, ...); null when it is known.</summary>
+    public string? DirtReuseUnknown { get; init; }
+
+    /// <summary>Size and free bytes of the test filesystem before the workload (statfs), for out-of-space messages; 0 when unknown.</summary>
+    public long FilesystemBytes { get; init; }
+
+    /// <inheritdoc cref="FilesystemBytes"/>
+    public long FilesystemFreeBytes { get; init; }
+}
+
+/// <summary>Where the direct-IO alignment came from.</summary>
+public enum AlignmentSource
+{
+    /// <summary>statx(2) with STATX_DIOALIGN (Linux 6.1+, ext4/xfs/f2fs/block devices).</summary>
+    Statx,
+    /// <summary>The device's /sys/dev/block/M:m/queue/logical_block_size (the kernel did not report it).</summary>
+    LogicalBlockSize,
+    /// <summary>Neither: no DIOALIGN and no block device behind the file (btrfs, tmpfs, ...).</summary>
+    Unknown,
+}
+
+/// <summary>The byte alignments O_DIRECT needs on the target file: for file offsets/lengths and for buffers. 0 when unknown.</summary>
+public sealed record DioAlignment(int OffsetAlign, int MemoryAlign, AlignmentSource Source, string Detail);
+
+/// <summary>
+/// The power of the stale check: fs blocks of the deleted dirt file, of the target after the
+/// workload, and how many of the target's blocks physically overlap the dirt's (FIEMAP).
+/// </summary>
+public sealed record DirtReuse(long DirtBlocks, long TargetBlocks, long ReusedBlocks);
 
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, UseStringEnumConverter = true, WriteIndented = false)]
 [JsonSerializable(typeof(AgentRequest))]

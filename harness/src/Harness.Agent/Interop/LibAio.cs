@@ -2,6 +2,7 @@
 // struct iocb and struct io_event mirrored from /usr/include/libaio.h for x86_64 little endian.
 // libaio returns -errno as the function result and leaves errno alone.
 using System.Runtime.InteropServices;
+using Harness.Workload;
 
 namespace Harness.Agent.Interop;
 

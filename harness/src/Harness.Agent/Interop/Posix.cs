@@ -2,6 +2,7 @@
 // ftruncate, fsync, pread/pwrite into aligned buffers, fstat, unlink, sync(2). x86_64 Linux only.
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using Harness.Workload;
 
 namespace Harness.Agent.Interop;
 

@@ -50,6 +50,9 @@ public static class CaseLoader
                 default: root.Problem("readback", $"'{word}' is not one of: {string.Join(", ", ReadbackWords)}"); break;
             }
         }
+        // Nothing read back means nothing judged: such a case could only ever PASS.
+        if (readbackWords.Count == 0)
+            root.Problem("readback", $"must list at least one read-back ({string.Join(", ", ReadbackWords)}): a case that reads nothing back judges nothing");
         if (name is not null && !IsSlug(name))
             root.Problem("name", $"'{name}' must be lower-case letters, digits and dashes (it names result folders)");
         root.ThrowIfProblems();

@@ -79,7 +79,7 @@ internal sealed class FindingCollector(WorkloadPlan plan, WriterIndex writers, S
     private Described DescribeWriters(ExpectedPiece piece)
     {
         var legal = writers.Touching(piece.First, piece.First + 1)
-            .Where(io => writers.IsAcknowledged(io) && writers.CompleteSeq(io) >= piece.Expect.MaxSubmit)
+            .Where(io => writers.IsAcknowledged(io) && piece.First < writers.AcknowledgedEnd(io) && writers.CompleteSeq(io) >= piece.Expect.MaxSubmit)
             .ToList();
         if (legal.Count == 0) return Described.Fixed("an acknowledged write");
         if (legal.Count == 1)

@@ -1,6 +1,7 @@
 // The golden model: from a plan and what the kernel acknowledged, work out what every sector of
 // the file may legally hold after the workload, and report every sector holding anything else.
 // Plain computation, no I/O: every machine kind hands it the same agent report.
+using System.Globalization;
 using Harness.Workload;
 
 namespace Harness.Golden;
@@ -41,7 +42,7 @@ public static class GoldenModel
         foreach (var io in acknowledged)
         {
             bounds.Add(writers.StartSector(io));
-            bounds.Add(writers.EndSector(io));
+            bounds.Add(writers.AcknowledgedEnd(io));
         }
         bounds.Sort();
 
@@ -60,7 +61,7 @@ public static class GoldenModel
                 var io = acknowledged[nextWriter++];
                 covering.Enqueue(io, writers.SubmitSeq(io));
             }
-            while (covering.TryPeek(out var top, out _) && writers.EndSector(top) <= first) covering.Dequeue();
+            while (covering.TryPeek(out var top, out _) && writers.AcknowledgedEnd(top) <= first) covering.Dequeue();
 
             var expect = covering.TryPeek(out _, out var latestSubmit)
                 ? new Expectation(ExpectKind.Writers, latestSubmit)
@@ -83,6 +84,44 @@ public static class GoldenModel
             }
         }
 
-        return new PassJudgement(pass.Name, sectorCount, findings.Finish());
+        var all = findings.Finish().ToList();
+        if (SizeFinding(plan, writers, rules, pass.FileSize) is { } size) all.Add(size);
+        return new PassJudgement(pass.Name, sectorCount, all);
+    }
+
+    /// <summary>
+    /// The size the file must have after the workload: the prepared size (none for extending),
+    /// or more where acknowledged bytes (a short write's head included) reach beyond it. A
+    /// failed write extends nothing. Only IOs with no record at all (never reaped) may have
+    /// left it anywhere up to the plan's written end.
+    /// </summary>
+    public static (long Min, long Max) ExpectedFileSize(WorkloadPlan plan, IReadOnlyList<IoRecord> ios)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(ios);
+        var writers = new WriterIndex(plan, ios);
+        return ExpectedFileSize(plan, writers);
+    }
+
+    private static (long Min, long Max) ExpectedFileSize(WorkloadPlan plan, WriterIndex writers)
+    {
+        var prepared = plan.Spec.Preparation == FilePreparation.Extending ? 0 : plan.Spec.FileSize;
+        var min = Math.Max(prepared, writers.AcknowledgedEndByte);
+        return (min, writers.AnyUnrecorded ? Math.Max(min, plan.WrittenEnd) : min);
+    }
+
+    private static Finding? SizeFinding(WorkloadPlan plan, WriterIndex writers, SectorRules rules, long seen)
+    {
+        var (min, max) = ExpectedFileSize(plan, writers);
+        if (seen >= min && seen <= max) return null;
+        var expected = min == max ? $"{min}" : $"{min} to {max}";
+        var edge = seen < min ? seen : max;
+        var first = edge / Sector;
+        var count = Math.Max(1, ((seen < min ? min : seen) - edge + Sector - 1) / Sector);
+        var ios = writers.Touching(first, first + count);
+        return new Finding(FindingClass.Size, first, count, rules.FsBlockIndex(first), rules.FsBlockIndex(first + count - 1), ios,
+            string.Create(CultureInfo.InvariantCulture,
+                $"file size {expected} bytes (prepared {(plan.Spec.Preparation == FilePreparation.Extending ? 0 : plan.Spec.FileSize)}, acknowledged writes end at {writers.AcknowledgedEndByte})"),
+            string.Create(CultureInfo.InvariantCulture, $"file size {seen} bytes ({(seen < min ? "short" : "long")} by {Math.Abs(seen < min ? min - seen : seen - max)})"));
     }
 }

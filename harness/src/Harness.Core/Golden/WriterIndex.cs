@@ -11,6 +11,7 @@ internal sealed class WriterIndex
     private readonly long[] _start;
     private readonly long[] _end;
     private readonly bool[] _acknowledged;
+    private readonly long[] _ackEnd;
     private readonly long[] _submitSeq;
     private readonly long[] _completeSeq;
     private readonly int[] _byStart;
@@ -23,6 +24,7 @@ internal sealed class WriterIndex
         _start = new long[count];
         _end = new long[count];
         _acknowledged = new bool[count];
+        _ackEnd = new long[count];
         _submitSeq = new long[count];
         _completeSeq = new long[count];
         for (var i = 0; i < count; i++)
@@ -46,11 +48,20 @@ internal sealed class WriterIndex
                 throw new ArgumentException($"IO record index {record.Index} is outside the plan's {count} IOs", nameof(records));
             if (seen[record.Index]) throw new ArgumentException($"IO {record.Index} has two records", nameof(records));
             seen[record.Index] = true;
-            _acknowledged[record.Index] = record.Result == plan.Ios[record.Index].Length;
+            // The kernel acknowledged result bytes from the IO's start (a short write took only
+            // its head); only whole sectors of that head are required, the rest is merely allowed.
+            var length = plan.Ios[record.Index].Length;
+            var acknowledgedSectors = record.Result > 0 && record.Result <= length ? record.Result / Sector : 0;
+            _acknowledged[record.Index] = acknowledgedSectors > 0;
+            _ackEnd[record.Index] = _start[record.Index] + acknowledgedSectors;
+            if (record.Result > 0)
+                AcknowledgedEndByte = Math.Max(AcknowledgedEndByte, plan.Ios[record.Index].Offset + Math.Min(record.Result, length));
             _submitSeq[record.Index] = record.SubmitSeq;
             // A record that never completed (no reap after its submit) orders nothing.
             if (record.CompleteSeq > record.SubmitSeq) _completeSeq[record.Index] = record.CompleteSeq;
         }
+
+        AnyUnrecorded = Array.IndexOf(seen, false) >= 0;
 
         _byStart = new int[count];
         for (var i = 0; i < count; i++) _byStart[i] = i;
@@ -60,7 +71,7 @@ internal sealed class WriterIndex
         for (var i = 0; i < count; i++) _sortedStarts[i] = _start[_byStart[i]];
 
         for (var i = 0; i < count; i++)
-            if (_acknowledged[i]) AcknowledgedEndSector = Math.Max(AcknowledgedEndSector, _end[i]);
+            if (_acknowledged[i]) AcknowledgedEndSector = Math.Max(AcknowledgedEndSector, _ackEnd[i]);
     }
 
     public int Count => _start.Length;
@@ -68,11 +79,20 @@ internal sealed class WriterIndex
     /// <summary>Where the acknowledged writes say the file must reach, in sectors.</summary>
     public long AcknowledgedEndSector { get; }
 
+    /// <summary>Where the acknowledged bytes (a short write's head included) end, in bytes: what i_size must reach.</summary>
+    public long AcknowledgedEndByte { get; }
+
     public long StartSector(int io) => _start[io];
 
     public long EndSector(int io) => _end[io];
 
     public bool IsAcknowledged(int io) => _acknowledged[io];
+
+    /// <summary>End (exclusive, sectors) of the part the kernel acknowledged: the IO's end, or less after a short write.</summary>
+    public long AcknowledgedEnd(int io) => _ackEnd[io];
+
+    /// <summary>Planned IOs that have no record at all (never reaped): they may have written anything in their range.</summary>
+    public bool AnyUnrecorded { get; }
 
     public long SubmitSeq(int io) => _submitSeq[io];
 

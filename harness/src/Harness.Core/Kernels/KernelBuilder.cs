@@ -28,7 +28,12 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
     public async Task<KernelImage> BuildAsync(KernelSpec spec, CancellationToken cancellationToken, string? extraPatch = null) =>
         ToImage(spec, await BuildDetailedAsync(spec, cancellationToken, extraPatch));
 
-    public static KernelImage ToImage(KernelSpec spec, BuiltKernel built) => new(spec.Name, built.Release, built.BzImage, null, built.Origin);
+    public static KernelImage ToImage(KernelSpec spec, BuiltKernel built) => new(spec.Name, built.Release, built.BzImage, null, built.Origin)
+    {
+        // The build keeps its .config beside the image (see BuildDetailedAsync).
+        ConfigFile = Path.Combine(Path.GetDirectoryName(built.BzImage)!, "config"),
+        SpecFile = spec.SourceFile,
+    };
 
     public async Task<BuiltKernel> BuildDetailedAsync(KernelSpec spec, CancellationToken cancellationToken, string? extraPatch = null)
     {

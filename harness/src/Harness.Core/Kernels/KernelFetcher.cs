@@ -61,7 +61,11 @@ public sealed class KernelFetcher(string cacheDirectory, TextWriter progress)
             release,
             Path.Combine(folder, "boot", $"vmlinuz-{release}"),
             Path.Combine(folder, "lib", "modules", release),
-            $"debian {package.Name} {package.Version}");
+            $"debian {package.Name} {package.Version}")
+        {
+            ConfigFile = Path.Combine(folder, "boot", $"config-{release}"),
+            SpecFile = spec.SourceFile,
+        };
     }
 
     private async Task DownloadAndUnpackAsync(KernelSpec spec, DebianPackage package, string folder, string marker, CancellationToken cancellationToken)
@@ -150,6 +154,14 @@ public sealed class KernelFetcher(string cacheDirectory, TextWriter progress)
 
         if (modulesRelease is not null && imageRelease is not null && modulesRelease != imageRelease)
             progress.WriteLine($"kernel {spec.Name}: warning: modules folder is {modulesRelease} but the bzImage says {imageRelease}; modules may not load");
-        return new KernelImage(spec.Name, (modulesRelease ?? imageRelease)!, source.BzImage, source.ModulesDirectory, $"local {source.BzImage}");
+        var release = (modulesRelease ?? imageRelease)!;
+        // A kernel on disk may have its config beside it (a build tree's .config, or /boot's config-<release>).
+        var folder = Path.GetDirectoryName(source.BzImage) ?? ".";
+        var config = new[] { "config", ".config", $"config-{release}" }.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
+        return new KernelImage(spec.Name, release, source.BzImage, source.ModulesDirectory, $"local {source.BzImage}")
+        {
+            ConfigFile = config,
+            SpecFile = spec.SourceFile,
+        };
     }
 }

@@ -31,6 +31,9 @@ public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport
 
     /// <summary>The read-only filesystem check after the cell's last read-back; only on a cell's last iteration.</summary>
     public Filesystems.FsckResult? Fsck { get; init; }
+
+    /// <summary>Kernel warnings seen so far in this cell's machine (cumulative; none where no console is watched).</summary>
+    public KernelWarnings KernelWarnings { get; init; } = KernelWarnings.None;
 }
 
 /// <summary>Facts about where a cell ran, recorded with every result.</summary>

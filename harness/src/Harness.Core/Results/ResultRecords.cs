@@ -3,13 +3,17 @@
 using Harness.Golden;
 using Harness.Machines;
 using Harness.Verdicts;
+using Harness.Workload;
 
 namespace Harness.Results;
 
 /// <summary>One judged read-back pass. Findings are capped; <see cref="FindingCount"/> is the true total.</summary>
 public sealed record PassResult(string Pass, long SectorsChecked, int FindingCount, IReadOnlyDictionary<string, int> FindingsByClass, IReadOnlyList<Finding> Findings);
 
-/// <summary>One iteration of one cell.</summary>
+/// <summary>
+/// One iteration of one cell. <see cref="Error"/> says why it is not PASS when it is ERROR or
+/// SKIP (the skip reason), and keeps an infrastructure error that came after a finding (FAIL).
+/// </summary>
 public sealed record IterationResult(
     string CellId,
     int Iteration,
@@ -28,6 +32,15 @@ public sealed record IterationResult(
 
     /// <summary>The filesystem check after the cell (its last iteration only), with the checker's output.</summary>
     public Filesystems.FsckResult? Fsck { get; init; }
+
+    /// <summary>The target file's direct-IO alignment the agent probed, and where it came from.</summary>
+    public DioAlignment? Alignment { get; init; }
+
+    /// <summary>The stale check's power: target blocks that came from dirtied free space; null when unknown.</summary>
+    public DirtReuse? DirtReuse { get; init; }
+
+    /// <summary>Why <see cref="DirtReuse"/> is unknown; null when known.</summary>
+    public string? DirtReuseUnknown { get; init; }
 }
 
 /// <summary>How a machine failed a cell (kernel panic, boot timeout, ...), with the console excerpt.</summary>
@@ -56,6 +69,21 @@ public sealed record CellResult(
 
     /// <summary>Boot to agent start of the cell's machine, seconds (0 on the host kernel).</summary>
     public double BootSeconds { get; init; }
+
+    /// <summary>Failed or short writes over all iterations (ENOSPC included).</summary>
+    public int IoErrors { get; init; }
+
+    /// <summary>Iterations that were SKIP (the reason is in <see cref="Error"/>).</summary>
+    public int Skipped { get; init; }
+
+    /// <summary>Dirt reuse summed over the iterations where it was known; null when it never was.</summary>
+    public DirtReuse? DirtReuse { get; init; }
+
+    /// <summary>Iterations (or the machine run) ended by the kernel under test failing: panic, oops, BUG, sanitizer, lockdep, hung task, reset.</summary>
+    public int Crashed { get; init; }
+
+    /// <summary>Kernel warnings printed while the cell ran (count and the first few); they do not change the outcome.</summary>
+    public KernelWarnings KernelWarnings { get; init; } = KernelWarnings.None;
 }
 
 /// <summary>The run record: inputs, versions, where it ran, and each cell as it finished.</summary>
@@ -71,4 +99,8 @@ public sealed record RunRecord(
     IReadOnlyList<CellInput> Inputs,
     IReadOnlyList<CellResult> Cells,
     Outcome? Outcome,
-    bool Interrupted);
+    bool Interrupted)
+{
+    /// <summary>With --dir: the type of the filesystem the user mounted, read from the mount (findmnt), not from --fs.</summary>
+    public string? MountedFilesystem { get; init; }
+}

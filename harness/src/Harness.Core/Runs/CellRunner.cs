@@ -22,12 +22,15 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
         var iterations = new List<IterationResult>();
         string? error = null;
         MachineFailure? failure = null;
+        var machineOutcome = Outcome.Error;
+        var warnings = KernelWarnings.None;
         var cancelled = false;
         var request = new CellRequest(input.CellId, fs, @case, input.Repeats, workRoot, folder.CellDirectory(input.CellId)) { FirstIteration = firstIteration };
         try
         {
             await foreach (var raw in machine.RunCellAsync(request, cancellationToken))
             {
+                if (raw.KernelWarnings.Count >= warnings.Count) warnings = raw.KernelWarnings;
                 var result = IterationJudge.Judge(input.CellId, @case, raw);
                 iterations.Add(result);
                 await folder.WriteIterationAsync(result, CancellationToken.None);
@@ -42,9 +45,13 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
         }
         catch (GuestFailureException e)
         {
+            // The kernel's failures (panic, oops, BUG, sanitizer, lockdep, hung task without
+            // progress, reset) are CRASH and count against it; the rest says nothing about it.
+            machineOutcome = GuestFailureKinds.IsKernelFailure(e.Kind) ? Outcome.Crash : Outcome.Error;
             error = e.Message;
             failure = new MachineFailure(QemuMachine.Word(e.Kind), e.Message.Split('\n')[0], e.Excerpt, e.ConsoleLog);
-            _progress.WriteLine($"    {input.CellId}: ERROR {e.Message}");
+            if (e.Warnings.Count >= warnings.Count) warnings = e.Warnings;
+            _progress.WriteLine($"    {input.CellId}: {Outcomes.Word(machineOutcome)} {e.Message}");
         }
         catch (MachineException e)
         {
@@ -53,8 +60,14 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
             _progress.WriteLine($"    {input.CellId}: ERROR {e.Message}");
         }
 
+        // A machine that ends without error but short of the planned iterations did not run the cell: never PASS.
+        if (error is null && !cancelled && iterations.Count < input.Repeats)
+        {
+            error = $"the {machine.Kind} machine returned {iterations.Count} of {input.Repeats} iteration(s)";
+            failure = new MachineFailure("machine", error, null, null);
+        }
         var outcomes = iterations.Select(i => i.Outcome).ToList();
-        if (error is not null && !cancelled) outcomes.Add(Outcome.Error);
+        if (error is not null && !cancelled) outcomes.Add(machineOutcome);
         var outcome = Outcomes.Combine(outcomes);
         if (cancelled && outcome == Outcome.Pass && iterations.Count < input.Repeats) outcome = Outcome.Skip;
         var byClass = iterations.SelectMany(i => i.Passes).SelectMany(p => p.FindingsByClass)
@@ -64,7 +77,7 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
         var cell = new CellResult(input, outcome,
             iterations.Count(i => i.Outcome == Outcome.Pass),
             iterations.Count(i => i.Outcome == Outcome.Fail),
-            iterations.Count(i => i.Outcome == Outcome.Error) + (error is not null && !cancelled ? 1 : 0),
+            iterations.Count(i => i.Outcome == Outcome.Error) + (error is not null && !cancelled && machineOutcome == Outcome.Error ? 1 : 0),
             error ?? iterations.FirstOrDefault(i => i.Error is not null)?.Error,
             byClass,
             iops.Length == 0 ? 0 : iops[iops.Length / 2],
@@ -75,17 +88,33 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
         {
             Failure = failure,
             BootSeconds = iterations.FirstOrDefault()?.BootSeconds ?? 0,
+            IoErrors = iterations.Sum(i => i.IoErrors),
+            Skipped = iterations.Count(i => i.Outcome == Outcome.Skip),
+            DirtReuse = SumDirtReuse(iterations),
+            Crashed = iterations.Count(i => i.Outcome == Outcome.Crash) + (error is not null && !cancelled && machineOutcome == Outcome.Crash ? 1 : 0),
+            KernelWarnings = warnings,
         };
         return (cell, cancelled);
     }
 
-    private static string Describe(IterationResult r)
+    internal static string Describe(IterationResult r)
     {
         var word = Outcomes.Word(r.Outcome);
-        if (r.Outcome == Outcome.Error) return $"{word} {r.Error}";
+        if (r.Outcome is Outcome.Error or Outcome.Skip) return $"{word} {r.Error}";
         var findings = r.Passes.Where(p => p.FindingCount > 0)
             .Select(p => $"{p.Pass}: {string.Join(", ", p.FindingsByClass.Select(kv => $"{kv.Value} {kv.Key}"))}");
         var detail = string.Join("; ", findings);
-        return $"{word} ({r.IoCount} IOs, {r.Iops:F0} IOPS, {r.WorkloadSeconds:F2} s, {r.CpuCount} CPUs){(detail.Length > 0 ? " " + detail : "")}";
+        if (r.Error is not null) detail += (detail.Length > 0 ? "; then " : "") + r.Error;
+        return $"{word} ({r.IoCount} IOs, {r.IoErrors} IO errors, {r.Iops:F0} IOPS, {r.WorkloadSeconds:F2} s, {r.CpuCount} CPUs, {DescribeDirt(r.DirtReuse)}){(detail.Length > 0 ? " " + detail : "")}";
+    }
+
+    /// <summary>"dirt reused 812/8192 blocks", or "dirt reuse unknown".</summary>
+    internal static string DescribeDirt(Workload.DirtReuse? d) =>
+        d is null ? "dirt reuse unknown" : $"dirt reused {d.ReusedBlocks}/{d.TargetBlocks} blocks";
+
+    private static Workload.DirtReuse? SumDirtReuse(IReadOnlyList<IterationResult> iterations)
+    {
+        var known = iterations.Where(i => i.DirtReuse is not null).Select(i => i.DirtReuse!).ToList();
+        return known.Count == 0 ? null : new Workload.DirtReuse(known.Sum(d => d.DirtBlocks), known.Sum(d => d.TargetBlocks), known.Sum(d => d.ReusedBlocks));
     }
 }

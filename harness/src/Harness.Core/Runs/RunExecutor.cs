@@ -17,7 +17,11 @@ public sealed record RunRequest(
     int? Repeats,
     string WorkDirectory,
     string CommandLine,
-    int Jobs = 1);
+    int Jobs = 1)
+{
+    /// <summary>With --dir: the mounted filesystem's type as read from the mount (findmnt), recorded with the run.</summary>
+    public string? MountedFilesystem { get; init; }
+}
 
 public sealed record RunSummary(string RunId, string ResultsPath, RunRecord Record);
 
@@ -27,6 +31,9 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
 
     public async Task<RunSummary> RunAsync(RunRequest request, CancellationToken cancellationToken)
     {
+        CheckUniqueCaseNames(request.Cases);
+        if (request.Filesystems.Count == 0 || request.Cases.Count == 0)
+            throw new ArgumentException("a run needs at least one filesystem and one case (the CLI says which option was empty)", nameof(request));
         var started = time.GetUtcNow();
         var runId = $"{started:yyyyMMdd-HHmmss}-{machine.Kind}-{Environment.ProcessId}";
         var folder = store.Create(runId);
@@ -34,7 +41,7 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
                       from c in request.Cases
                       select new CellInput($"{fs.Name}-{c.Name}", fs.Name, c.Name, c.SourceFile, Sha256(c.SourceFile), c.Workload.Seed, request.Repeats ?? c.Repeats)).ToArray();
         var record = new RunRecord(runId, started, null, request.CommandLine, HarnessVersion(), Environment.Version.ToString(),
-            HostInfo.KernelRelease(), machine.Describe(), inputs, [], null, false);
+            HostInfo.KernelRelease(), machine.Describe(), inputs, [], null, false) { MountedFilesystem = request.MountedFilesystem };
         await folder.WriteRunAsync(record, CancellationToken.None);
         _progress.WriteLine($"run {runId}: {inputs.Length} cell(s) on the {machine.Kind} machine ({machine.Describe().Detail}), {request.Jobs} at a time; results in {folder.Path}");
 
@@ -81,7 +88,8 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
             {
                 Cells = cells,
                 Finished = time.GetUtcNow(),
-                Outcome = Outcomes.Combine(cells.Select(c => c.Outcome)),
+                // A planned cell that never ran leaves the run undecided at best: never PASS.
+                Outcome = Outcomes.Combine(cells.Select(c => c.Outcome).Concat(cells.Length < inputs.Length ? [Outcome.Skip] : [])),
                 Interrupted = interrupted || cells.Length < inputs.Length,
             };
             await folder.WriteRunAsync(record, CancellationToken.None);
@@ -89,6 +97,17 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
             catch (IOException) { /* scratch only */ }
         }
         return new RunSummary(runId, folder.Path, record);
+    }
+
+    /// <summary>Case names become cell and folder names: two files with one name would run one and record the other.</summary>
+    public static void CheckUniqueCaseNames(IReadOnlyList<CaseSpec> cases)
+    {
+        var problems = cases.GroupBy(c => c.Name)
+            .Where(g => g.Select(c => Path.GetFullPath(c.SourceFile)).Distinct().Count() > 1)
+            .Select(g => new Yaml.InputProblem(g.Last().SourceFile, 0, 0, "name",
+                $"'{g.Key}' is also the name of {string.Join(", ", g.SkipLast(1).Select(c => c.SourceFile).Distinct())}; case names must be unique in a run (they name cells and result folders)"))
+            .ToArray();
+        if (problems.Length > 0) throw new Yaml.InputException(problems);
     }
 
     internal static string Sha256(string path)

@@ -1,7 +1,8 @@
 // `harness validate`: does this patch fix the corruption, and can the answer be trusted?
-// Runs each (filesystem, case) on the kernel without the patch and the kernel with it, in
-// batches (looks), sums PASS/FAIL per side, and asks VerdictRules after every look, stopping
-// as soon as the answer is clear or the cap is reached. A control kernel may run alongside.
+// Runs each (filesystem, case) on the kernel without the patch and the kernel with it through
+// VerdictLoop: each look boots at least two guests a side (one cell each), counts FAIL and CRASH
+// repeats as failures (ERROR apart), and asks VerdictRules, stopping as soon as the answer is
+// clear or the cap is reached. A control kernel may run alongside in the first look.
 using Harness.Cases;
 using Harness.Filesystems;
 using Harness.Kernels;
@@ -26,26 +27,55 @@ public sealed record ValidationRequest(
     string CommandLine,
     bool Parallel);
 
-/// <summary>The counts and verdict after one look. The control kernel runs in the first look only.</summary>
-public sealed record LookRecord(int Look, RateCounts Without, RateCounts With, RateCounts? Control, string Verdict, double PValue, double Alpha, string Reason);
+/// <summary>
+/// The counts and verdict after one look, with the patched side's residual bound as printed
+/// ("≤ 9.5 % (one-sided 95 %)"). The control kernel runs in the first look only.
+/// </summary>
+public sealed record LookRecord(
+    int Look,
+    IReadOnlyList<int> GuestsWithout,
+    IReadOnlyList<int> GuestsWith,
+    RateCounts Without,
+    RateCounts With,
+    RateCounts? Control,
+    PatchVerdict Verdict,
+    VerdictBasis Basis,
+    double PValue,
+    double Alpha,
+    string Bound,
+    string Reason);
 
-/// <summary>The verdict of one (filesystem, case) pair, with the history that led to it.</summary>
+/// <summary>
+/// The verdict of one (filesystem, case) pair, with the history that led to it. <see cref="Bound"/> is
+/// the patched failure rate's one-sided upper bound as printed; <see cref="End"/> says why the looks
+/// stopped; <c>Repeats*</c> and <c>Guests*</c> are what each side was asked to run and on how many boots.
+/// </summary>
 public sealed record PairVerdict(
     string Filesystem,
     string Case,
-    string Verdict,
+    PatchVerdict Verdict,
+    VerdictBasis Basis,
     RateEstimate Without,
     RateEstimate With,
     RateEstimate? Control,
     double PValue,
     double AlphaPerLook,
+    string Bound,
     string Reason,
+    LoopEnd End,
+    int RepeatsWithout,
+    int RepeatsWith,
+    int GuestsWithout,
+    int GuestsWith,
     int ErroredWithout,
     int ErroredWith,
     IReadOnlyList<string> MachineFailures,
     IReadOnlyList<LookRecord> Looks)
 {
-    public int ExitCode => PatchVerdicts.ExitCode(Enum.Parse<PatchVerdict>(Verdict));
+    /// <summary>The verdict's exit code, or 3 when the machines, not the kernels, left it undecided.</summary>
+    public int ExitCode => End == LoopEnd.Uncountable && Verdict == PatchVerdict.Inconclusive
+        ? PatchVerdicts.InfrastructureExitCode
+        : PatchVerdicts.ExitCode(Verdict);
 }
 
 public sealed record KernelDescription(string Label, string Name, string Release, string Origin);
@@ -64,11 +94,15 @@ public sealed record ValidationRecord(
 
 public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWriter progress)
 {
-    private const int MaxMachineErrors = 3;
     private readonly TextWriter _progress = TextWriter.Synchronized(progress);
 
+    /// <summary>
+    /// Runs every (filesystem, case) pair. The policy's <see cref="VerdictPolicy.Pairs"/> is set here to
+    /// the number of pairs, so the Bonferroni correction over pairs cannot be forgotten by a caller.
+    /// </summary>
     public async Task<(ValidationRecord Record, string Path)> RunAsync(ValidationRequest request, CancellationToken cancellationToken)
     {
+        request = request with { Policy = request.Policy with { Pairs = request.Filesystems.Count * request.Cases.Count } };
         request.Policy.Validate();
         var started = time.GetUtcNow();
         var runId = $"{started:yyyyMMdd-HHmmss}-validate-{Environment.ProcessId}";
@@ -82,8 +116,10 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
         _progress.WriteLine($"validate {runId}: without = {request.Without.Kernel.Origin}");
         _progress.WriteLine($"                 with    = {request.With.Kernel.Origin}");
         if (request.Control is { } control) _progress.WriteLine($"                 control = {control.Kernel.Origin}");
+        _progress.WriteLine($"  {ValidationTable.PolicyLine(request.Policy)}");
 
         var pairs = new List<PairVerdict>();
+        var interrupted = false;
         try
         {
             foreach (var fs in request.Filesystems)
@@ -93,7 +129,7 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
                 pairs.Add(pair);
                 record = record with { Pairs = pairs.ToArray() };
                 await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
-                if (cancellationToken.IsCancellationRequested) break;
+                if (pair.End == LoopEnd.Interrupted || cancellationToken.IsCancellationRequested) { interrupted = true; break; }
             }
         }
         finally
@@ -102,7 +138,7 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             {
                 Pairs = pairs.ToArray(),
                 Finished = time.GetUtcNow(),
-                Interrupted = cancellationToken.IsCancellationRequested || pairs.Count < request.Filesystems.Count * request.Cases.Count,
+                Interrupted = interrupted || cancellationToken.IsCancellationRequested || pairs.Count < request.Filesystems.Count * request.Cases.Count,
             };
             await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
         }
@@ -112,75 +148,82 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
     private async Task<PairVerdict> RunPairAsync(RunFolder folder, ValidationRequest request, FilesystemSpec fs, CaseSpec @case, CancellationToken cancellationToken)
     {
         var policy = request.Policy;
-        var without = new RateCounts(0, 0);
-        var with = new RateCounts(0, 0);
-        RateCounts? control = request.Control is null ? null : new RateCounts(0, 0);
-        int erroredWithout = 0, erroredWith = 0;
+        RateCounts? control = null;
         var failures = new List<string>();
         var looks = new List<LookRecord>();
-        VerdictResult? verdict = null;
 
-        for (var look = 1; look <= policy.MaxLooks && !cancellationToken.IsCancellationRequested; look++)
+        async Task<LookTally> RunLookAsync(LookPlan plan, CancellationToken token)
         {
-            // The unpatched side stops once it alone makes a clean patched side of the
-            // required size significant: more unpatched runs could not change the answer.
-            var withoutDone = without.Runs > 0 &&
-                Statistics.FisherExact(without.Failures, without.Runs, 0, Math.Max(policy.MinRunsWith, with.Runs)).Greater < policy.AlphaPerLook;
-            var batches = new List<(ValidationSide Side, Task<CellResult?> Task)>();
-            Task<CellResult?> Batch(ValidationSide side) =>
-                RunBatchAsync(folder, side, fs, @case, look, policy.BatchSize, request.WorkDirectory, cancellationToken);
-            var plan = new List<ValidationSide>();
-            if (!withoutDone) plan.Add(request.Without);
-            plan.Add(request.With);
-            // The control (e.g. stock kernel) is a sanity check, not part of the test: one batch.
-            if (request.Control is { } c && look == 1) plan.Add(c);
+            // One cell per guest: each is its own boot, so one unlucky boot is one guest's tally.
+            var cells = new List<(ValidationSide Side, int Guest, int Repeats, int First)>();
+            void Add(ValidationSide side, IReadOnlyList<int> guests, int first)
+            {
+                for (var g = 0; g < guests.Count; g++) { cells.Add((side, g, guests[g], first)); first += guests[g]; }
+            }
+            Add(request.Without, plan.Without, plan.WithoutFirstRepeat);
+            Add(request.With, plan.With, plan.WithFirstRepeat);
+            // The control (e.g. the stock kernel) is a sanity check, not part of the test: first look only.
+            if (request.Control is { } c && plan.Look == 1) Add(c, plan.With, 0);
+
+            var results = new CellResult?[cells.Count];
             if (request.Parallel)
-                batches.AddRange(plan.Select(side => (side, Batch(side))));
+                await Task.WhenAll(cells.Select(async (cell, i) => results[i] = await RunCellAsync(folder, cell.Side, fs, @case, plan.Look, cell.Guest, cell.Repeats, cell.First, request.WorkDirectory, token)));
             else
-                foreach (var side in plan) { var t = Batch(side); await t; batches.Add((side, t)); }
-            await Task.WhenAll(batches.Select(b => b.Task));
+                for (var i = 0; i < cells.Count; i++)
+                    results[i] = await RunCellAsync(folder, cells[i].Side, fs, @case, plan.Look, cells[i].Guest, cells[i].Repeats, cells[i].First, request.WorkDirectory, token);
 
-            foreach (var (side, task) in batches)
+            var tallies = new List<(ValidationSide Side, GuestTally Tally)>();
+            for (var i = 0; i < cells.Count; i++)
             {
-                if (await task is not { } cell) continue;
-                var counts = new RateCounts(cell.Failed, cell.Passed + cell.Failed);
-                if (cell.Failure is { } f) failures.Add($"{side.Label} look {look}: [{f.Kind}] {f.Message}");
-                if (side == request.Without) { without = without.Add(counts); erroredWithout += cell.Errored; }
-                else if (side == request.With) { with = with.Add(counts); erroredWith += cell.Errored; }
-                else control = control!.Add(counts);
+                var tally = results[i] is { } cell ? Tally(cell) : new GuestTally(0, 0, 0);
+                if (results[i]?.Failure is { } f) failures.Add($"{cells[i].Side.Label} look {plan.Look} guest {cells[i].Guest + 1}: [{f.Kind}] {f.Message}");
+                if (cells[i].Side == request.Control) control = (control ?? new RateCounts(0, 0)).Add(RateCounts.OfGuest(tally.Failures, tally.Runs));
+                else tallies.Add((cells[i].Side, tally));
             }
-
-            var final = look == policy.MaxLooks || with.Runs >= policy.MaxRunsPerSide;
-            verdict = VerdictRules.Decide(without, with, policy, look, final);
-            looks.Add(new LookRecord(look, without, with, control, verdict.Word, verdict.PValue, verdict.AlphaAtThisLook, verdict.Reason));
-            _progress.WriteLine($"  {fs.Name}/{@case.Name} look {look}: without {Rate(without)}, with {Rate(with)}" +
-                                (control is null ? "" : $", control {Rate(control)}") +
-                                $" -> {verdict.Word} (p={verdict.PValue:G3}, alpha/look={verdict.AlphaAtThisLook:G3})");
-            if (VerdictRules.ShouldStop(verdict, final)) break;
-            if (erroredWithout >= MaxMachineErrors || erroredWith >= MaxMachineErrors)
-            {
-                _progress.WriteLine($"  {fs.Name}/{@case.Name}: stopping, a kernel keeps failing as a machine (see cells/*/console.log)");
-                break;
-            }
+            return new LookTally(
+                tallies.Where(t => t.Side == request.Without).Select(t => t.Tally).ToArray(),
+                tallies.Where(t => t.Side == request.With).Select(t => t.Tally).ToArray());
         }
 
-        verdict ??= VerdictRules.Decide(without, with, policy, 1, final: true);
+        void OnLook(LookState state)
+        {
+            var result = VerdictRules.Explain(state.Call, policy);
+            looks.Add(new LookRecord(state.Plan.Look, state.Plan.Without, state.Plan.With, state.Without.Counts, state.With.Counts, control,
+                result.Verdict, result.Basis, result.PValue, result.AlphaAtThisLook, result.Bound, result.Reason));
+            _progress.WriteLine($"  {fs.Name}/{@case.Name} look {state.Plan.Look}: without {Rate(state.Without)}, with {Rate(state.With)}, " +
+                                $"patched rate {result.Bound}" + (control is null ? "" : $", control {control.Failures}/{control.Runs} failed") +
+                                $" -> {result.Word} (p={Number(result.PValue)}, alpha/look={Number(result.AlphaAtThisLook)})");
+        }
+
+        var loop = await new VerdictLoop(policy).RunAsync(RunLookAsync, OnLook, cancellationToken);
+        var verdict = VerdictRules.Explain(loop.Call, policy);
         var reason = verdict.Reason;
-        if (erroredWithout + erroredWith > 0)
-            reason += $" ({erroredWithout} unpatched and {erroredWith} patched repeats ended in a machine error and are not counted: {string.Join("; ", failures.Take(3))})";
-        return new PairVerdict(fs.Name, @case.Name, verdict.Verdict.ToString(), verdict.Without, verdict.With,
-            control is null ? null : RateEstimate.Of(control, policy.Confidence),
-            verdict.PValue, verdict.AlphaAtThisLook, reason, erroredWithout, erroredWith, failures, looks);
+        if (loop.End == LoopEnd.Uncountable)
+            reason += "; stopped: a kernel keeps ending without counted runs (machine errors; see cells/*/console.log)";
+        if (loop.Without.Errored + loop.With.Errored > 0)
+            reason += $" ({loop.Without.Errored} unpatched and {loop.With.Errored} patched repeats ended in ERROR and are not counted: {string.Join("; ", failures.Take(3))})";
+        return new PairVerdict(fs.Name, @case.Name, verdict.Verdict, verdict.Basis, verdict.Without, verdict.With,
+            control is null ? null : RateEstimate.Of(control, policy.Confidence, policy.ResidualConfidence),
+            verdict.PValue, verdict.AlphaAtThisLook, verdict.Bound, reason, loop.End,
+            loop.Without.Repeats, loop.With.Repeats, loop.Without.Guests, loop.With.Guests, loop.Without.Errored, loop.With.Errored, failures, looks);
     }
 
-    private async Task<CellResult?> RunBatchAsync(RunFolder folder, ValidationSide side, FilesystemSpec fs, CaseSpec @case, int look, int repeats, string workRoot, CancellationToken cancellationToken)
+    /// <summary>
+    /// A cell's repeats as the verdict counts them: FAIL and CRASH are failures, PASS clean, ERROR
+    /// apart; SKIP and repeats that never ran count for nothing.
+    /// </summary>
+    public static GuestTally Tally(CellResult cell) => new(cell.Failed + cell.Crashed, cell.Passed + cell.Failed + cell.Crashed, cell.Errored);
+
+    private async Task<CellResult?> RunCellAsync(RunFolder folder, ValidationSide side, FilesystemSpec fs, CaseSpec @case, int look, int guest, int repeats, int firstIteration, string workRoot, CancellationToken cancellationToken)
     {
-        var cellId = $"{fs.Name}-{@case.Name}-{side.Label}-look{look:D2}";
+        var cellId = $"{fs.Name}-{@case.Name}-{side.Label}-look{look:D2}-g{guest + 1}";
         var input = new CellInput(cellId, fs.Name, @case.Name, @case.SourceFile, RunExecutor.Sha256(@case.SourceFile), @case.Workload.Seed, repeats);
-        var (cell, _) = await new CellRunner(side.Machine, time, _progress).RunAsync(folder, input, fs, @case, workRoot, (look - 1) * repeats, cancellationToken);
+        var (cell, _) = await new CellRunner(side.Machine, time, _progress).RunAsync(folder, input, fs, @case, workRoot, firstIteration, cancellationToken);
         await folder.WriteCellAsync(cell, CancellationToken.None);
         return cell;
     }
 
-    private static string Rate(RateCounts c) => $"{c.Failures}/{c.Runs} failed";
+    private static string Rate(SideProgress side) => $"{side.Counts.Failures}/{side.Counts.Runs} failed ({side.Guests} guests)";
+
+    private static string Number(double value) => value.ToString("G3", System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -44,6 +44,62 @@ public sealed class AgentRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task Write_phase_reports_the_direct_io_alignment_and_the_filesystem_size()
+    {
+        var report = await _runner.RunAsync(Request(Seed with { DirtyBytes = 0 }), CancellationToken.None);
+
+        Assert.Null(report.Error);
+        Assert.Null(report.SkipReason);
+        var alignment = Assert.IsType<DioAlignment>(report.Alignment);
+        // The host kernel (>= 6.1) reports STATX_DIOALIGN for ext4 on a 512-byte virtio disk.
+        Assert.Equal((AlignmentSource.Statx, 512), (alignment.Source, alignment.OffsetAlign));
+        Assert.True(report.FilesystemBytes > report.FilesystemFreeBytes && report.FilesystemFreeBytes > 0);
+        var reuse = Assert.IsType<DirtReuse>(report.DirtReuse);
+        Assert.Equal(0, reuse.DirtBlocks);
+        Assert.Equal(0, reuse.ReusedBlocks);
+        Assert.Equal(Seed.IoCount + 1, reuse.TargetBlocks); // IOs 0..1023 touch blocks 0..1024
+    }
+
+    [Fact]
+    public void Logical_block_size_comes_from_sysfs_for_a_disk_and_for_a_partition()
+    {
+        // A fake sysfs laid out like the real one: /sys/dev/block/M:m are links into the device
+        // tree; 7:0 a loop disk with 4096-byte sectors; 8:1 a partition whose queue/ is its disk's.
+        var sys = Path.Combine(_temp.Path, "sys");
+        var loop = Directory.CreateDirectory(Path.Combine(sys, "devices", "loop0", "queue")).Parent!.FullName;
+        File.WriteAllText(Path.Combine(loop, "queue", "logical_block_size"), "4096\n");
+        var sda = Directory.CreateDirectory(Path.Combine(sys, "devices", "sda", "queue")).Parent!.FullName;
+        File.WriteAllText(Path.Combine(sda, "queue", "logical_block_size"), "512\n");
+        Directory.CreateDirectory(Path.Combine(sda, "sda1"));
+        File.WriteAllText(Path.Combine(sys, "logical_block_size"), "1\n"); // a lexical ".." would land near here
+        var devBlock = Directory.CreateDirectory(Path.Combine(sys, "dev", "block")).FullName;
+        Directory.CreateSymbolicLink(Path.Combine(devBlock, "7:0"), "../../devices/loop0");
+        Directory.CreateSymbolicLink(Path.Combine(devBlock, "8:1"), "../../devices/sda/sda1");
+        sys = devBlock;
+
+        Assert.Equal((4096, AlignmentSource.LogicalBlockSize), (DioProbe.FromSysfs(7, 0, sys)!.OffsetAlign, DioProbe.FromSysfs(7, 0, sys)!.Source));
+        Assert.Equal(512, DioProbe.FromSysfs(8, 1, sys)!.OffsetAlign);
+        Assert.Null(DioProbe.FromSysfs(0, 42, sys)); // btrfs/tmpfs: an anonymous device with no queue
+    }
+
+    [Fact]
+    public void Case_alignment_below_the_devices_direct_io_alignment_is_a_skip_reason()
+    {
+        var plan = PlanBuilder.Build(Seed, 3);
+        var fourKn = new DioAlignment(4096, 0, AlignmentSource.LogicalBlockSize, "/sys/dev/block/7:0/queue/logical_block_size");
+
+        Assert.Equal("device logical block 4096 > case alignment 512 (from the device's logical_block_size)", DioProbe.SkipReason(plan, fourKn, 4096));
+        Assert.Equal("device logical block 4096 > case alignment 512 (from statx STATX_DIOALIGN)",
+            DioProbe.SkipReason(plan, fourKn with { Source = AlignmentSource.Statx }, 4096));
+        Assert.Null(DioProbe.SkipReason(plan, fourKn with { OffsetAlign = 512 }, 4096));
+        Assert.Null(DioProbe.SkipReason(plan, fourKn with { OffsetAlign = 0, Source = AlignmentSource.Unknown }, 4096));
+        Assert.Equal("IO 0 (4096 bytes at 512) is not a multiple of the device's direct-IO alignment 1024 (from the device's logical_block_size)",
+            DioProbe.SkipReason(PlanBuilder.Build(Seed with { Alignment = 1024 }, 3), fourKn with { OffsetAlign = 1024 }, 4096));
+        Assert.Equal("device needs 8192-byte aligned buffers, the agent's are 4096-byte aligned",
+            DioProbe.SkipReason(plan, fourKn with { OffsetAlign = 512, MemoryAlign = 8192 }, 4096));
+    }
+
+    [Fact]
     public async Task Io_records_follow_one_sequence_in_plan_order_within_the_queue_depth()
     {
         var report = await _runner.RunAsync(Request(Seed with { DirtyBytes = 0 }), CancellationToken.None);

@@ -2,6 +2,7 @@
 // AIO queue round-trips a write through libaio on an O_DIRECT file.
 using Harness.Agent.Interop;
 using Xunit;
+using Harness.Workload;
 
 namespace Harness.Tests.Agent;
 

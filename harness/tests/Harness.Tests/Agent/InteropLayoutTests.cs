@@ -72,4 +72,40 @@ public sealed unsafe class InteropLayoutTests
         Assert.Equal(48, (int)Marshal.OffsetOf<Stat>(nameof(Stat.Size)));
         Assert.Equal(64, (int)Marshal.OffsetOf<Stat>(nameof(Stat.Blocks)));
     }
+
+    // gcc on x86_64: sizeof(struct statx) 256, stx_dev_major 136, stx_dev_minor 140,
+    // stx_dio_mem_align 152, stx_dio_offset_align 156 (linux/stat.h); struct statfs 120.
+    [Theory]
+    [InlineData(nameof(StatxBuffer.Mask), 0)]
+    [InlineData(nameof(StatxBuffer.BlkSize), 4)]
+    [InlineData(nameof(StatxBuffer.Size), 40)]
+    [InlineData(nameof(StatxBuffer.DevMajor), 136)]
+    [InlineData(nameof(StatxBuffer.DevMinor), 140)]
+    [InlineData(nameof(StatxBuffer.DioMemAlign), 152)]
+    [InlineData(nameof(StatxBuffer.DioOffsetAlign), 156)]
+    public void Statx_fields_sit_where_linux_stat_h_puts_them(string field, int offset) =>
+        Assert.Equal(offset, (int)Marshal.OffsetOf<StatxBuffer>(field));
+
+    [Fact]
+    public void Statx_is_256_bytes_and_statfs_120()
+    {
+        Assert.Equal(256, sizeof(StatxBuffer));
+        Assert.Equal(120, sizeof(StatfsBuffer));
+        Assert.Equal(0x2000u, Posix.StatxDioAlign);
+    }
+
+    // gcc: sizeof(struct fiemap) 32 (fm_mapped_extents 20, fm_extent_count 24, fm_extents 32),
+    // sizeof(struct fiemap_extent) 56 (fe_physical 8, fe_length 16, fe_flags 40); FS_IOC_FIEMAP 0xc020660b.
+    [Fact]
+    public void Fiemap_structs_match_linux_fiemap_h()
+    {
+        Assert.Equal(32, sizeof(FiemapHeader));
+        Assert.Equal(20, (int)Marshal.OffsetOf<FiemapHeader>(nameof(FiemapHeader.MappedExtents)));
+        Assert.Equal(24, (int)Marshal.OffsetOf<FiemapHeader>(nameof(FiemapHeader.ExtentCount)));
+        Assert.Equal(56, sizeof(FiemapExtent));
+        Assert.Equal(8, (int)Marshal.OffsetOf<FiemapExtent>(nameof(FiemapExtent.Physical)));
+        Assert.Equal(16, (int)Marshal.OffsetOf<FiemapExtent>(nameof(FiemapExtent.Length)));
+        Assert.Equal(40, (int)Marshal.OffsetOf<FiemapExtent>(nameof(FiemapExtent.Flags)));
+        Assert.Equal(0xC020660Bu, Posix.FsIocFiemap);
+    }
 }

@@ -72,6 +72,7 @@ public sealed class CaseLoaderTests
     [InlineData("past_end_of_file", "count: 16", "count: 4000")]
     [InlineData("yaml_syntax", "io:\n", "io: [\n")]
     [InlineData("queue_deeper_than_ios", "queue-depth: 4", "queue-depth: 64")]
+    [InlineData("empty_readback", "seed: 7", "seed: 7\nreadback: []")]
     public void Bad_case_files_name_file_line_and_field(string name, string replace, string with)
     {
         var text = Valid.Replace(replace, with, StringComparison.Ordinal);

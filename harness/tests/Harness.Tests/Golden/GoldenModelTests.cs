@@ -172,8 +172,14 @@ public sealed class GoldenModelTests
         var ios = SyntheticIos.InFlight(plan, queueDepth: 2);
         var pass = new SyntheticDisk(plan).LandAll().Truncate(40960).Read();
 
-        var finding = Assert.Single(GoldenModel.Judge(plan, ios, pass).Findings);
+        var findings = GoldenModel.Judge(plan, ios, pass).Findings;
 
+        Assert.Equal([FindingClass.LostWrite, FindingClass.Size], findings.Select(f => f.Class));
+        var size = findings[1];
+        Assert.Equal((80L, 49L), (size.FirstSector, size.SectorCount));
+        Assert.Equal("file size 66048 bytes (prepared 0, acknowledged writes end at 66048)", size.Expected);
+        Assert.Equal("file size 40960 bytes (short by 25088)", size.Observed);
+        var finding = findings[0];
         Assert.Equal((FindingClass.LostWrite, 80L, 49L), (finding.Class, finding.FirstSector, finding.SectorCount));
         Assert.Equal((10L, 16L), (finding.FirstFsBlock, finding.LastFsBlock));
         Assert.Equal([9, 10, 11, 12, 13, 14, 15], finding.IosInFlight);
@@ -277,8 +283,8 @@ public sealed class GoldenModelTests
     [Theory]
     [InlineData(-5L, false)]
     [InlineData(-5L, true)]
-    [InlineData(2048L, false)]
-    [InlineData(2048L, true)]
+    [InlineData(0L, false)]
+    [InlineData(0L, true)]
     public void Errored_io_may_or_may_not_have_landed(long result, bool landed)
     {
         var plan = Plans.Generic240(preparation: FilePreparation.Written);
@@ -288,6 +294,71 @@ public sealed class GoldenModelTests
         var judgement = GoldenModel.Judge(plan, ios, disk.Read());
 
         Assert.True(judgement.Clean, string.Join("\n", judgement.Findings));
+    }
+
+    [Fact]
+    public void Short_write_must_hold_its_acknowledged_head_and_may_hold_its_tail()
+    {
+        // IO 4 (4096 bytes) came back with 2048: its first four sectors are acknowledged.
+        var plan = Plans.Generic240(preparation: FilePreparation.Written);
+        var ios = SyntheticIos.InFlight(plan, queueDepth: 2).WithResult(4, 2048);
+        var io4 = plan.Ios[4];
+        var headOnly = new SyntheticDisk(plan).LandAll().RestoreBaseline(io4.Offset / 512 + 4, 4);
+        var nothing = new SyntheticDisk(plan).Land(Enumerable.Range(0, plan.Ios.Count).Where(i => i != 4));
+
+        var clean = GoldenModel.Judge(plan, ios, headOnly.Read());
+        var lost = GoldenModel.Judge(plan, ios, nothing.Read());
+
+        Assert.True(clean.Clean, string.Join("\n", clean.Findings));
+        var finding = Assert.Single(lost.Findings);
+        Assert.Equal((FindingClass.LostWrite, io4.Offset / 512, 4L), (finding.Class, finding.FirstSector, finding.SectorCount));
+        Assert.Equal("io 4 (sectors 0-3 of io)", finding.Expected);
+    }
+
+    [Fact]
+    public void Short_write_extends_an_extending_file_by_its_head_only()
+    {
+        var plan = Plans.Generic240(ioCount: 16, preparation: FilePreparation.Extending);
+        var ios = SyntheticIos.InFlight(plan, queueDepth: 2).WithResult(15, 1024);
+        var (min, max) = GoldenModel.ExpectedFileSize(plan, ios);
+        var full = new SyntheticDisk(plan).LandAll().Read();
+
+        var judgement = GoldenModel.Judge(plan, ios, full);
+
+        Assert.Equal((plan.Ios[15].Offset + 1024, plan.Ios[15].Offset + 1024), (min, max));
+        var size = Assert.Single(judgement.Findings);
+        Assert.Equal(FindingClass.Size, size.Class);
+        Assert.Contains("long by 3072", size.Observed, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(FilePreparation.Sparse)]
+    [InlineData(FilePreparation.Written)]
+    [InlineData(FilePreparation.Extending)]
+    public void File_grown_past_its_expected_size_is_a_size_finding(FilePreparation preparation)
+    {
+        var plan = Plans.Generic240(ioCount: 16, preparation: preparation);
+        var ios = SyntheticIos.InFlight(plan, queueDepth: 2);
+        var (expected, _) = GoldenModel.ExpectedFileSize(plan, ios);
+        var pass = new SyntheticDisk(plan).LandAll().Read();
+        var grown = pass with { FileSize = expected + 4096 };
+
+        Assert.True(GoldenModel.Judge(plan, ios, pass).Clean);
+        var finding = Assert.Single(GoldenModel.Judge(plan, ios, grown).Findings);
+        Assert.Equal(FindingClass.Size, finding.Class);
+        Assert.Equal(expected / 512, finding.FirstSector);
+        Assert.Equal(8, finding.SectorCount);
+    }
+
+    [Fact]
+    public void Failed_extending_write_does_not_extend_the_expected_size()
+    {
+        var plan = Plans.Generic240(ioCount: 16, preparation: FilePreparation.Extending);
+        var ios = SyntheticIos.InFlight(plan, queueDepth: 2).WithResult(15, -5);
+
+        var (min, max) = GoldenModel.ExpectedFileSize(plan, ios);
+
+        Assert.Equal((plan.Ios[14].End, plan.Ios[14].End), (min, max));
     }
 
     [Fact]

@@ -8,7 +8,7 @@ public sealed class FakeQemu : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("fake-qemu-").FullName;
 
-    /// <param name="behaviour">Shell lines run after argument parsing; $CONSOLE and $RESULTS are the two files.</param>
+    /// <param name="behaviour">Shell lines run after argument parsing; $CONSOLE, $RESULTS and $ALIVE are the three files.</param>
     public FakeQemu(string behaviour)
     {
         Path = System.IO.Path.Combine(_dir, "qemu-system-x86_64");
@@ -20,9 +20,10 @@ public sealed class FakeQemu : IDisposable
               case $a in
                 file,id=console,path=*) CONSOLE=${a#file,id=console,path=} ;;
                 file,id=results,path=*) RESULTS=${a#file,id=results,path=} ;;
+                file,id=alive,path=*) ALIVE=${a#file,id=alive,path=} ;;
               esac
             done
-            : > "$CONSOLE"; : > "$RESULTS"
+            : > "$CONSOLE"; : > "$RESULTS"; : > "$ALIVE"
             {{behaviour}}
 
             """);
@@ -46,4 +47,8 @@ public sealed class FakeQemu : IDisposable
     }
 
     public const string Boot = "echo 'HARNESS-BOOTED cpus=2 kernel=fake' >> \"$CONSOLE\"";
+
+    /// <summary>Shell lines that write the disk counters to the alive port every 0.2 s for <paramref name="seconds"/>: moving, or stuck at one value.</summary>
+    public static string Alive(double seconds, bool moving) =>
+        $"for i in $(seq 1 {(int)(seconds * 5)}); do echo \"{(moving ? "$i $i" : "7 7")}\" >> \"$ALIVE\"; sleep 0.2; done";
 }

@@ -59,20 +59,62 @@ public sealed class QemuBootTests(DebianKernelFixture kernel) : IDisposable
     }
 
     [Fact]
-    public async Task Guest_crashed_through_sysrq_is_a_kernel_panic_with_its_console_excerpt()
+    public async Task Guest_crashed_through_sysrq_is_a_kernel_panic_and_the_cell_a_crash()
     {
         var options = await Options("ext4") with { CrashAfterBoot = true };
         var machine = new QemuMachine(options, TextWriter.Null);
         var @case = new CaseCatalog(RepoPaths.Cases).Find("generic-240");
-        var cell = new CellRequest("ext4-crash", FilesystemCatalog.Find("ext4"), @case, 1, Path.Combine(_scratch, "work"), Path.Combine(_scratch, "logs"));
+        var folder = new ResultStore(Path.Combine(_scratch, "results")).Create("crash");
+        var input = new CellInput("ext4-crash", "ext4", @case.Name, @case.SourceFile, "", @case.Workload.Seed, 1);
 
-        var error = await Assert.ThrowsAsync<GuestFailureException>(async () =>
-        {
-            await foreach (var _ in machine.RunCellAsync(cell, CancellationToken.None)) { }
-        });
+        var (cell, _) = await new CellRunner(machine, TimeProvider.System, TextWriter.Null)
+            .RunAsync(folder, input, FilesystemCatalog.Find("ext4"), @case, Path.Combine(_scratch, "work"), 0, CancellationToken.None);
 
-        Assert.Equal(GuestFailureKind.KernelPanic, error.Kind);
-        Assert.Contains("sysrq triggered crash", error.Excerpt);
-        Assert.Contains("Kernel panic", File.ReadAllText(error.ConsoleLog));
+        Assert.Equal(Outcome.Crash, cell.Outcome);
+        Assert.Equal(1, cell.Crashed);
+        Assert.Equal(0, cell.Errored);
+        Assert.Equal("kernel-panic", cell.Failure!.Kind);
+        Assert.Contains("sysrq triggered crash", cell.Failure.Excerpt);
+        Assert.Contains("Kernel panic", File.ReadAllText(cell.Failure.ConsoleLog!));
+        Assert.Equal(1, Outcomes.ExitCode(cell.Outcome));
+    }
+
+    [Fact]
+    public async Task Writer_blocked_on_a_frozen_filesystem_is_a_real_hung_task_and_the_cell_a_crash()
+    {
+        // fsfreeze after mount: the agent's first write blocks in D state and the disk stands still,
+        // so the kernel's own hung-task detector (timeout set from the host) reports it.
+        var options = await Options("ext4") with { FreezeAfterMount = true, HungTaskTimeout = TimeSpan.FromSeconds(10) };
+        var machine = new QemuMachine(options, TextWriter.Null);
+        var @case = new CaseCatalog(RepoPaths.Cases).Find("generic-240");
+        var folder = new ResultStore(Path.Combine(_scratch, "results")).Create("hung");
+        var input = new CellInput("ext4-hung", "ext4", @case.Name, @case.SourceFile, "", @case.Workload.Seed, 1);
+
+        var (cell, _) = await new CellRunner(machine, TimeProvider.System, TextWriter.Null)
+            .RunAsync(folder, input, FilesystemCatalog.Find("ext4"), @case, Path.Combine(_scratch, "work"), 0, CancellationToken.None);
+
+        Assert.Equal(Outcome.Crash, cell.Outcome);
+        Assert.Equal("hung-task", cell.Failure!.Kind);
+        Assert.Contains("blocked for more than", cell.Failure.Message);
+        Assert.Contains("no progress for", cell.Failure.Message);
+        Assert.True(cell.Seconds < 120, $"took {cell.Seconds:F0} s");
+    }
+
+    [Fact]
+    public async Task Guest_that_reboots_itself_mid_cell_is_a_guest_reset_and_the_cell_a_crash()
+    {
+        // sysrq b: an immediate reboot with no panic message, as a triple fault would end the guest.
+        var options = await Options("ext4") with { ResetAfterBoot = true };
+        var machine = new QemuMachine(options, TextWriter.Null);
+        var @case = new CaseCatalog(RepoPaths.Cases).Find("generic-240");
+        var folder = new ResultStore(Path.Combine(_scratch, "results")).Create("reset");
+        var input = new CellInput("ext4-reset", "ext4", @case.Name, @case.SourceFile, "", @case.Workload.Seed, 1);
+
+        var (cell, _) = await new CellRunner(machine, TimeProvider.System, TextWriter.Null)
+            .RunAsync(folder, input, FilesystemCatalog.Find("ext4"), @case, Path.Combine(_scratch, "work"), 0, CancellationToken.None);
+
+        Assert.True(cell.Outcome == Outcome.Crash, $"{cell.Outcome}: {cell.Error}");
+        Assert.Equal("guest-reset", cell.Failure!.Kind);
+        Assert.DoesNotContain("Kernel panic", File.ReadAllText(cell.Failure.ConsoleLog!));
     }
 }

@@ -164,7 +164,7 @@ public sealed class QemuLifecycleTests : IDisposable
         var kernel = new KernelImage("k", "6.1.0-test", "/k/bzImage", null, "test");
         var options = new QemuOptions(kernel, "/k/base.cpio", Acceleration.Tcg, "test", BlockBackend.Parse("aio=native,cache=none"), 512L << 20);
 
-        var args = QemuCommandLine.Build(options, new QemuCommandLine.Paths("/w/initrd", "/w/disk.img", "/l/console.log", "/l/results.log"));
+        var args = QemuCommandLine.Build(options, new QemuCommandLine.Paths("/w/initrd", "/w/disk.img", "/l/console.log", "/l/results.log", "/l/alive.log"));
 
         Snapshot.Match(string.Join('\n', args));
     }

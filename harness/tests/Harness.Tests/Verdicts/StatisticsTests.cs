@@ -183,4 +183,39 @@ public sealed class StatisticsTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => Statistics.FisherExact(3, 2, 0, 5));
     }
+
+    [Theory]
+    [InlineData(0, 59, 0.95, 0.04950760988822693)]    // 1 − 0.05^(1/59)
+    [InlineData(0, 58, 0.95, 0.050339338330420105)]   // one run fewer: above 5 %
+    [InlineData(0, 72, 0.975, 0.049944083705854674)]  // 1 − 0.025^(1/72)
+    [InlineData(1, 59, 0.95, 0.0778979215188183)]     // P(Bin(59, p) ≤ 1) = 0.05, exact binomial tail bisected
+    [InlineData(3, 20, 0.95, 0.34366380431428173)]    // P(Bin(20, p) ≤ 3) = 0.05
+    [InlineData(10, 200, 0.95, 0.08333515106637195)]  // P(Bin(200, p) ≤ 10) = 0.05
+    public void One_sided_upper_bound_leaves_exactly_the_stated_tail(int failures, int runs, double confidence, double expected)
+    {
+        Assert.Equal(expected, Statistics.ClopperPearsonUpper(failures, runs, confidence), 1e-12);
+    }
+
+    [Fact]
+    public void One_sided_upper_bound_is_tighter_than_the_two_sided_one_and_whole_without_evidence()
+    {
+        Assert.True(Statistics.ClopperPearsonUpper(2, 50) < Statistics.ClopperPearson(2, 50).Upper);
+        Assert.Equal(1.0, Statistics.ClopperPearsonUpper(0, 0));
+        Assert.Equal(1.0, Statistics.ClopperPearsonUpper(7, 7));
+    }
+
+    [Theory]
+    [InlineData(0.05, 0.95, 59)]
+    [InlineData(0.05, 0.975, 72)]    // two pairs, Bonferroni
+    [InlineData(0.3, 0.95, 9)]
+    [InlineData(0.03, 0.95, 99)]
+    [InlineData(0.01, 0.95, 299)]
+    public void Clean_runs_for_a_bound_is_the_fewest_that_reach_it(double maxRate, double confidence, int expected)
+    {
+        var runs = Statistics.CleanRunsForUpperBound(maxRate, confidence);
+
+        Assert.Equal(expected, runs);
+        Assert.True(Statistics.ClopperPearsonUpper(0, runs, confidence) <= maxRate);
+        Assert.True(Statistics.ClopperPearsonUpper(0, runs - 1, confidence) > maxRate);
+    }
 }

@@ -1,6 +1,7 @@
-// Patch verdicts: each word's path, the Bonferroni split of alpha over the looks, the edge
-// cases, and that more evidence at fixed rates only ever firms a verdict up. Fisher p-values
-// quoted in comments are exact hypergeometric sums (Python fractions); see StatisticsTests.
+// Patch verdicts: each word's path, the Bonferroni split of alpha over looks and pairs, the
+// residual bound FIXES needs, the two-guest rule, the edge cases, the exit codes, and that more
+// evidence at fixed rates only ever firms a verdict up. Fisher p-values quoted in comments are
+// exact hypergeometric sums (Python fractions); bounds are 1 − 0.05^(1/n) or exact binomial tails.
 using Harness.Verdicts;
 using Xunit;
 
@@ -8,10 +9,15 @@ namespace Harness.Tests.Verdicts;
 
 public sealed class VerdictRulesTests
 {
-    private static readonly VerdictPolicy Default = new();   // alpha 0.01 over 20 looks: 0.0005 a look
+    private static readonly VerdictPolicy Default = new();   // alpha 0.01 over 20 looks: 0.0005 a look; 59 clean runs for 5 %
 
-    private static VerdictResult Decide(int failWithout, int runsWithout, int failWith, int runsWith, int look, bool final = false, VerdictPolicy? policy = null) =>
-        VerdictRules.Decide(new RateCounts(failWithout, runsWithout), new RateCounts(failWith, runsWith), policy ?? Default, look, final);
+    // Failures spread over two guests unless a test says otherwise.
+    private static VerdictResult Decide(int failWithout, int runsWithout, int failWith, int runsWith, int look, bool final = false, VerdictPolicy? policy = null,
+        int failingGuestsWithout = 2, int failingGuestsWith = 2) =>
+        VerdictRules.Decide(Counts(failWithout, runsWithout, failingGuestsWithout), Counts(failWith, runsWith, failingGuestsWith), policy ?? Default, look, final);
+
+    private static RateCounts Counts(int failures, int runs, int failingGuests = 2) =>
+        new(failures, runs) { FailingGuests = Math.Min(failures, failingGuests) };
 
     [Fact]
     public void Default_policy_splits_alpha_evenly_over_twenty_looks()
@@ -19,22 +25,73 @@ public sealed class VerdictRulesTests
         Assert.Equal(20, Default.MaxLooks);
         Assert.Equal(0.0005, Default.AlphaPerLook, 1e-15);
         Assert.Equal(21, (Default with { MaxRunsPerSide = 205 }).MaxLooks);   // a partial last batch is still a look
+        Assert.Equal(0.95, Default.ResidualConfidence, 1e-15);
     }
 
     [Fact]
-    public void Every_failure_gone_in_enough_patched_runs_is_fixes()
+    public void Several_pairs_split_alpha_and_the_residual_confidence_bonferroni_style()
     {
-        // 10/10 vs 0/10: p(without > with) = 1/184756 ≈ 5.4e-6 < 0.0005
-        var result = Decide(10, 10, 0, 10, look: 1);
+        var three = Default with { Pairs = 3 };
+
+        Assert.Equal(0.01 / 60, three.AlphaPerLook, 1e-15);
+        Assert.Equal(1 - 0.05 / 3, three.ResidualConfidence, 1e-15);
+        Assert.Equal(59, Default.CleanRunsForBound);
+        Assert.Equal(72, (Default with { Pairs = 2 }).CleanRunsForBound);   // 1 − 0.025^(1/72) = 4.994 %
+        Assert.Equal("≤ 4.96 % (one-sided 95 %)", Decide(20, 59, 0, 59, look: 6).Bound);
+        Assert.Equal("≤ 6.07 % (one-sided 97.5 %)", Decide(20, 59, 0, 59, look: 6, policy: Default with { Pairs = 2 }).Bound);
+    }
+
+    [Fact]
+    public void Every_failure_gone_in_enough_patched_runs_to_meet_the_residual_bound_is_fixes()
+    {
+        // 59/59 vs 0/59: p(without > with) = 1/C(118, 59), far below 0.0005; 0/59 bounds the rate at 4.951 % ≤ 5 %
+        var result = Decide(59, 59, 0, 59, look: 6);
 
         Assert.Equal(PatchVerdict.Fixes, result.Verdict);
-        Assert.Equal(1.0 / 184756, result.PValue, 1e-15);
+        Assert.Equal(VerdictBasis.FailuresGone, result.Basis);
         Assert.Equal(0.0005, result.AlphaAtThisLook, 1e-15);
-        Assert.Equal((10, 10, 1.0, 1.0), (result.Without.Failures, result.Without.Runs, result.Without.Rate, result.Without.Upper));
-        Assert.Equal(Math.Pow(0.025, 0.1), result.Without.Lower, 1e-13);   // all failed: lower = (α/2)^(1/n)
+        Assert.Equal((59, 59, 1.0, 1.0), (result.Without.Failures, result.Without.Runs, result.Without.Rate, result.Without.Upper));
+        Assert.Equal(Math.Pow(0.025, 1.0 / 59), result.Without.Lower, 1e-13);   // all failed: two-sided lower = (α/2)^(1/n)
         Assert.Equal(0.0, result.With.Rate);
-        Assert.Contains("no failure in 10 patched runs", result.Reason);
+        Assert.Equal(1 - Math.Pow(0.05, 1.0 / 59), result.With.OneSidedUpper, 1e-15);
+        Assert.Equal(1 - Math.Pow(0.025, 1.0 / 59), result.With.Upper, 1e-13);   // the two-sided 95 % upper is looser
+        Assert.Equal("≤ 4.96 % (one-sided 95 %)", result.Bound);
+        Assert.Contains("no failure in 59 patched runs bounds the patched rate ≤ 4.96 % (one-sided 95 %) ≤ max residual 5 %", result.Reason);
+        Assert.Contains("two-sided 95 % CI", result.Reason);
         Assert.True(VerdictRules.ShouldStop(result, final: false));
+    }
+
+    [Fact]
+    public void One_clean_run_short_of_the_residual_bound_is_not_yet_fixes()
+    {
+        // 0/58 bounds the patched rate only to 5.034 %
+        var result = Decide(58, 58, 0, 58, look: 6);
+
+        Assert.Equal(PatchVerdict.Inconclusive, result.Verdict);
+        Assert.Equal(VerdictBasis.TooFewCleanRuns, result.Basis);
+        Assert.Equal("≤ 5.04 % (one-sided 95 %)", result.Bound);
+        Assert.Contains("59 clean runs", result.Reason);
+        Assert.False(VerdictRules.ShouldStop(result, final: false));
+    }
+
+    [Fact]
+    public void Unpatched_failures_all_from_one_guest_cannot_make_fixes()
+    {
+        var oneGuest = Decide(30, 60, 0, 60, look: 6, failingGuestsWithout: 1);
+        var twoGuests = Decide(30, 60, 0, 60, look: 6, failingGuestsWithout: 2);
+
+        Assert.Equal(VerdictBasis.ReproducedInOneGuestOnly, oneGuest.Basis);
+        Assert.Equal(PatchVerdict.Inconclusive, oneGuest.Verdict);
+        Assert.Equal(PatchVerdict.Fixes, twoGuests.Verdict);
+    }
+
+    [Fact]
+    public void Counts_claiming_failures_without_a_failing_guest_are_refused()
+    {
+        var error = Assert.Throws<ArgumentException>(() =>
+            VerdictRules.Decide(new RateCounts(3, 10), Counts(0, 10), Default, 1, false));
+
+        Assert.Equal("without", error.ParamName);
     }
 
     [Fact]
@@ -46,13 +103,26 @@ public sealed class VerdictRulesTests
         Assert.Equal(PatchVerdict.Regresses, result.Verdict);
         Assert.Equal(1.0 / 184756, result.PValue, 1e-15);
         Assert.StartsWith("more corruption with the patch", result.Reason);
+        Assert.Equal("≤ 100 % (one-sided 95 %)", result.Bound);
         Assert.True(VerdictRules.ShouldStop(result, final: false));
+    }
+
+    [Fact]
+    public void Patched_failures_all_from_one_guest_cannot_make_regresses()
+    {
+        // 0/10 vs 10/10, but every patched failure came from one boot
+        var result = Decide(0, 10, 10, 10, look: 1, failingGuestsWith: 1);
+
+        Assert.Equal(PatchVerdict.Inconclusive, result.Verdict);
+        Assert.Equal(VerdictBasis.MoreFailuresInOneGuestOnly, result.Basis);
+        Assert.Contains("one unlucky boot", result.Reason);
+        Assert.False(VerdictRules.ShouldStop(result, final: false));
     }
 
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void Significantly_fewer_failures_that_are_not_zero_is_inconclusive_even_at_the_cap(bool final)
+    public void Significantly_fewer_failures_that_are_not_zero_is_inconclusive_and_settled(bool final)
     {
         // 15/20 vs 2/20: p = 3.43e-5 < 0.0005, but the patched kernel still corrupted twice
         var result = Decide(15, 20, 2, 20, look: 2, final: final);
@@ -60,16 +130,19 @@ public sealed class VerdictRulesTests
         Assert.Equal(PatchVerdict.Inconclusive, result.Verdict);
         Assert.StartsWith("improves but still corrupts", result.Reason);
         Assert.Equal(3.430314887489526e-05, result.PValue, 1e-12);
+        // No more runs can turn a proven failure into FIXES: stop.
+        Assert.True(VerdictRules.ShouldStop(result, final: false));
     }
 
     [Fact]
-    public void Zero_patched_failures_in_fewer_than_min_runs_is_not_yet_fixes()
+    public void Zero_patched_failures_in_too_few_runs_for_the_bound_is_not_yet_fixes()
     {
-        // 10/10 vs 0/5: p = 1/3003 ≈ 0.00033 < 0.0005, but FIXES needs 10 clean patched runs
-        var result = Decide(10, 10, 0, 5, look: 1);
+        // 10/10 vs 0/10: p = 1/184756 < 0.0005, but 0/10 bounds the patched rate only to 25.9 %
+        var result = Decide(10, 10, 0, 10, look: 1);
 
         Assert.Equal(PatchVerdict.Inconclusive, result.Verdict);
-        Assert.Contains("at least 10 patched runs", result.Reason);
+        Assert.Equal("≤ 25.89 % (one-sided 95 %)", result.Bound);
+        Assert.Contains("FIXES needs ≤ max residual 5 %, i.e. 59 clean runs", result.Reason);
     }
 
     [Theory]
@@ -80,7 +153,8 @@ public sealed class VerdictRulesTests
     [InlineData(10, 200, PatchVerdict.Inconclusive)]  // K = 20: 0.0005
     public void The_same_evidence_counts_for_less_when_more_looks_are_allowed(int batchSize, int maxRunsPerSide, PatchVerdict expected)
     {
-        var policy = new VerdictPolicy(BatchSize: batchSize, MaxRunsPerSide: maxRunsPerSide);
+        // A 20 % residual needs 14 clean runs, so 0/20 meets it: only alpha decides here.
+        var policy = new VerdictPolicy(BatchSize: batchSize, MaxRunsPerSide: maxRunsPerSide, MaxResidual: 0.2);
 
         var result = Decide(7, 20, 0, 20, look: 1, policy: policy);
 
@@ -97,14 +171,27 @@ public sealed class VerdictRulesTests
     }
 
     [Fact]
-    public void Neither_kernel_corrupting_in_enough_runs_is_no_change()
+    public void Unpatched_kernel_never_corrupting_in_enough_runs_is_not_reproduced()
     {
-        // 0/72 bounds the rate to 4.99% at 95%: the fewest runs that reach the 5% bound
-        var result = Decide(0, 72, 0, 72, look: 8);
+        // 0/59 bounds the unpatched rate to 4.951 % (one-sided 95 %): the fewest runs that reach 5 %
+        var result = Decide(0, 59, 0, 59, look: 6);
 
-        Assert.Equal(PatchVerdict.NoChange, result.Verdict);
-        Assert.StartsWith("neither corrupts, to this bound", result.Reason);
+        Assert.Equal(PatchVerdict.NotReproduced, result.Verdict);
+        Assert.Equal("NOT REPRODUCED", result.Word);
+        Assert.StartsWith("the case never corrupted on the unpatched kernel", result.Reason);
+        Assert.Contains("its rate is ≤ 4.96 % (one-sided 95 %) ≤ max residual 5 %", result.Reason);
         Assert.True(VerdictRules.ShouldStop(result, final: false));
+    }
+
+    [Fact]
+    public void Patched_failures_keep_a_clean_unpatched_side_from_not_reproduced()
+    {
+        // 0/60 vs 1/60: not significant, but the patched kernel corrupted: keep looking for REGRESSES
+        var result = Decide(0, 60, 1, 60, look: 6, failingGuestsWith: 1);
+
+        Assert.Equal(PatchVerdict.Inconclusive, result.Verdict);
+        Assert.Equal(VerdictBasis.OnlyPatchedFailed, result.Basis);
+        Assert.False(VerdictRules.ShouldStop(result, final: false));
     }
 
     [Theory]
@@ -112,11 +199,12 @@ public sealed class VerdictRulesTests
     [InlineData(true)]
     public void Neither_kernel_corrupting_in_too_few_runs_is_inconclusive(bool final)
     {
-        // 0/71 bounds the rate only to 5.06%
-        var result = Decide(0, 71, 0, 80, look: 8, final: final);
+        // 0/58 bounds the unpatched rate only to 5.034 %
+        var result = Decide(0, 58, 0, 80, look: 8, final: final);
 
         Assert.Equal(PatchVerdict.Inconclusive, result.Verdict);
-        Assert.StartsWith("neither has corrupted yet", result.Reason);
+        Assert.StartsWith("neither kernel has corrupted yet", result.Reason);
+        Assert.Contains("≤ 5.04 % (one-sided 95 %)", result.Reason);
         Assert.Equal(final, result.Reason.Contains("at the run cap"));
     }
 
@@ -163,8 +251,8 @@ public sealed class VerdictRulesTests
         var result = Decide(0, 0, 0, 0, look: 1);
 
         Assert.Equal(PatchVerdict.Inconclusive, result.Verdict);
-        Assert.Equal(new RateEstimate(0, 0, 0, 0, 1), result.Without);
-        Assert.Equal(new RateEstimate(0, 0, 0, 0, 1), result.With);
+        Assert.Equal(new RateEstimate(0, 0, 0, 0, 1, 1), result.Without);
+        Assert.Equal(new RateEstimate(0, 0, 0, 0, 1, 1), result.With);
         Assert.StartsWith("no counted runs yet", result.Reason);
     }
 
@@ -179,12 +267,17 @@ public sealed class VerdictRulesTests
     }
 
     [Theory]
-    [InlineData(0.0, 10, 200, "Alpha")]
-    [InlineData(0.01, 0, 200, "BatchSize")]
-    [InlineData(0.01, 10, 5, "MaxRunsPerSide")]
-    public void An_invalid_policy_names_the_field(double alpha, int batchSize, int maxRunsPerSide, string field)
+    [InlineData(0.0, 10, 200, 0.05, 2, "Alpha")]
+    [InlineData(0.01, 0, 200, 0.05, 2, "BatchSize")]
+    [InlineData(0.01, 1, 200, 0.05, 2, "BatchSize")]        // fewer repeats than guests
+    [InlineData(0.01, 10, 5, 0.05, 2, "MaxRunsPerSide")]
+    [InlineData(0.01, 10, 58, 0.05, 2, "MaxRunsPerSide")]   // FIXES would need 59 clean runs
+    [InlineData(0.01, 10, 200, 0.0, 2, "MaxResidual")]
+    [InlineData(0.01, 10, 200, 1.0, 2, "MaxResidual")]
+    [InlineData(0.01, 10, 200, 0.05, 1, "Guests")]
+    public void An_invalid_policy_names_the_field(double alpha, int batchSize, int maxRunsPerSide, double maxResidual, int guests, string field)
     {
-        var policy = new VerdictPolicy(Alpha: alpha, BatchSize: batchSize, MaxRunsPerSide: maxRunsPerSide);
+        var policy = new VerdictPolicy(Alpha: alpha, BatchSize: batchSize, MaxRunsPerSide: maxRunsPerSide, MaxResidual: maxResidual, Guests: guests);
 
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => Decide(1, 10, 0, 10, 1, policy: policy));
 
@@ -194,12 +287,13 @@ public sealed class VerdictRulesTests
     [Fact]
     public void More_runs_at_a_fixed_fixing_rate_reach_fixes_and_never_leave_it()
     {
-        // 30% of runs fail without the patch, none with it; first significant at 40 a side (p ≈ 9.3e-5).
+        // 30% of runs fail without the patch, none with it; significant from 40 a side (p ≈ 9.3e-5),
+        // but the 5 % residual bound needs 59 clean patched runs: FIXES from 60.
         var verdicts = Looks().Select(n => Decide(3 * n / 10, n, 0, n, look: n / 10, final: n == 200).Verdict).ToList();
 
         Assert.DoesNotContain(PatchVerdict.Regresses, verdicts);
         var first = verdicts.IndexOf(PatchVerdict.Fixes);
-        Assert.Equal(3, first);
+        Assert.Equal(5, first);
         Assert.All(verdicts.Skip(first), v => Assert.Equal(PatchVerdict.Fixes, v));
     }
 
@@ -233,7 +327,8 @@ public sealed class VerdictRulesTests
             var seenFixes = false;
             for (var look = 1; look <= Default.MaxLooks; look++)
             {
-                without = without.Add(new RateCounts(Enumerable.Range(0, 10).Count(_ => random.NextDouble() < 0.2), 10));
+                for (var guest = 0; guest < 2; guest++)
+                    without = without.Add(RateCounts.OfGuest(Enumerable.Range(0, 5).Count(_ => random.NextDouble() < 0.2), 5));
                 var verdict = VerdictRules.Decide(without, new RateCounts(0, 10 * look), Default, look, look == Default.MaxLooks).Verdict;
 
                 Assert.NotEqual(PatchVerdict.Regresses, verdict);
@@ -255,20 +350,41 @@ public sealed class VerdictRulesTests
     [Theory]
     [InlineData(PatchVerdict.Fixes, "FIXES", 0)]
     [InlineData(PatchVerdict.Regresses, "REGRESSES", 1)]
-    [InlineData(PatchVerdict.NoChange, "NO CHANGE", 0)]
     [InlineData(PatchVerdict.Inconclusive, "INCONCLUSIVE", 4)]
+    [InlineData(PatchVerdict.NoChange, "NO CHANGE", 5)]
+    [InlineData(PatchVerdict.NotReproduced, "NOT REPRODUCED", 6)]
     public void Each_verdict_has_its_printed_word_and_exit_code(PatchVerdict verdict, string word, int exitCode)
     {
         Assert.Equal(word, PatchVerdicts.Word(verdict));
         Assert.Equal(exitCode, PatchVerdicts.ExitCode(verdict));
     }
 
-    [Fact]
-    public void Only_pass_and_fail_repeats_are_counted()
+    [Theory]
+    [InlineData(new[] { 0 }, 0)]
+    [InlineData(new[] { 1 }, 1)]
+    [InlineData(new[] { 0, 6 }, 0)]          // fixed where it reproduced
+    [InlineData(new[] { 6, 6 }, 6)]
+    [InlineData(new[] { 0, 5 }, 5)]          // one pair not fixed
+    [InlineData(new[] { 0, 5, 4 }, 4)]
+    [InlineData(new[] { 4, 3, 0 }, 3)]       // a pair the machines could not decide
+    [InlineData(new[] { 0, 4, 3, 1, 6 }, 1)] // a regression anywhere is the news
+    public void Several_pairs_exit_with_the_most_informative_code(int[] pairCodes, int expected)
     {
-        var counts = RateCounts.FromOutcomes([Outcome.Pass, Outcome.Fail, Outcome.Error, Outcome.Skip, Outcome.Fail, Outcome.Pass]);
+        Assert.Equal(expected, PatchVerdicts.CombineExitCodes(pairCodes));
+    }
 
-        Assert.Equal(new RateCounts(2, 4), counts);
+    [Fact]
+    public void No_pairs_at_all_is_an_infrastructure_exit()
+    {
+        Assert.Equal(3, PatchVerdicts.CombineExitCodes([]));
+    }
+
+    [Fact]
+    public void Pass_fail_and_crash_repeats_are_counted_and_crash_is_a_failure()
+    {
+        var counts = RateCounts.FromOutcomes([Outcome.Pass, Outcome.Fail, Outcome.Error, Outcome.Skip, Outcome.Crash, Outcome.Pass]);
+
+        Assert.Equal(new RateCounts(2, 4) { FailingGuests = 1 }, counts);
     }
 
     private static IEnumerable<int> Looks() => Enumerable.Range(1, 20).Select(look => 10 * look);

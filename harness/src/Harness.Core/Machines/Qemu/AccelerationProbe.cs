@@ -38,7 +38,7 @@ public static class AccelerationProbe
     {
         Directory.CreateDirectory(scratch);
         var paths = new QemuCommandLine.Paths(Path.Combine(scratch, "probe-initrd"), Path.Combine(scratch, "probe-disk.img"),
-            Path.Combine(scratch, "probe-console.log"), Path.Combine(scratch, "probe-results.log"));
+            Path.Combine(scratch, "probe-console.log"), Path.Combine(scratch, "probe-results.log"), Path.Combine(scratch, "probe-alive.log"));
         await using (var f = new FileStream(paths.Disk, FileMode.Create, FileAccess.Write)) f.SetLength(1 << 20);
         var env = "FS_TYPE=none\nREPEATS=0\nREMOUNT=0\nCRASH=0\nPROBE=1\n";
         await InitramfsBuilder.WriteCellInitrdAsync(options.BaseInitramfs, [new GuestFile("/harness/cell.env", Encoding.UTF8.GetBytes(env), 0x1A4)], paths.Initrd, cancellationToken);

@@ -8,12 +8,15 @@ namespace Harness.Machines.Qemu;
 public static class GuestInit
 {
     public const string ResultsPortName = "harness.results";
+    public const string AlivePortName = "harness.alive";
     public const string BootedMarker = "HARNESS-BOOTED";
     public const string DoneMarker = "HARNESS-DONE";
     public const string ErrorMarker = "HARNESS-ERROR ";
     public const string TestMountPoint = "/mnt/test";
 
     /// <summary>
+    /// The alive port gets "&lt;reads completed&gt; &lt;writes completed&gt;" of the test disk every second
+    /// (/sys/block/vda/stat fields 1 and 5): the workload's progress as the block layer sees it.
     /// Framing on the results port: "@@begin i phase", the agent's JSON report, "@@end i phase rc";
     /// "@@error message" when the guest cannot go on; "@@done" last.
     /// </summary>
@@ -26,19 +29,22 @@ public static class GuestInit
         mount -t sysfs sys /sys
         mount -t devtmpfs dev /dev
         . /harness/cell.env
-        # Surface hung tasks within a deadline instead of after the default two minutes.
-        [ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo 20 > /proc/sys/kernel/hung_task_timeout_secs
+        # Surface hung tasks within the host's budget (set for TCG or KVM speed) instead of after
+        # the default two minutes; the host calls it a crash only if the disk stopped moving too.
+        [ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo "${HUNG_TASK_TIMEOUT:-60}" > /proc/sys/kernel/hung_task_timeout_secs
         while read -r m; do
           case "$m" in /*) ;; *) m="/lib/modules/$m" ;; esac
           insmod "$m" || echo "HARNESS-INSMOD-FAILED $m"
         done < /harness/modules
         OUT=""
+        ALIVE=""
         n=0
         while [ $n -lt 100 ]; do
           for p in /sys/class/virtio-ports/*; do
             [ -r "$p/name" ] && [ "$(cat "$p/name")" = harness.results ] && OUT="/dev/${p##*/}"
+            [ -r "$p/name" ] && [ "$(cat "$p/name")" = harness.alive ] && ALIVE="/dev/${p##*/}"
           done
-          [ -n "$OUT" ] && [ -c "$OUT" ] && [ -b /dev/vda ] && break
+          [ -n "$OUT" ] && [ -c "$OUT" ] && [ -n "$ALIVE" ] && [ -c "$ALIVE" ] && [ -b /dev/vda ] && break
           sleep 0.1
           n=$((n + 1))
         done
@@ -46,11 +52,19 @@ public static class GuestInit
         fail() { echo "HARNESS-ERROR $*"; [ -n "$OUT" ] && echo "@@error $*" > "$OUT"; finish; }
         [ -n "$OUT" ] || fail "no virtio-serial port named harness.results"
         [ -b /dev/vda ] || fail "no test disk /dev/vda (virtio_blk loaded?)"
+        [ -n "$ALIVE" ] || fail "no virtio-serial port named harness.alive"
+        # Once a second, the test disk's completed reads and writes: a moving workload moves these.
+        ( while :; do read -r r _ _ _ w _ < /sys/block/vda/stat; echo "$r $w"; sleep 1; done ) > "$ALIVE" &
         echo "HARNESS-BOOTED cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r)"
         [ "$CRASH" = 1 ] && echo c > /proc/sysrq-trigger
+        # Tests: an immediate reboot, no kernel message; -no-reboot turns it into QEMU exiting with 0.
+        # (sysrq b does not flush the tty: the boot line above may never reach the console.)
+        [ "$RESET" = 1 ] && echo b > /proc/sysrq-trigger
         [ "$PROBE" = 1 ] && finish
         mkdir -p /mnt/test
         mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "mount -t $FS_TYPE /dev/vda /mnt/test failed"
+        # Tests: a frozen filesystem blocks every writer in D state, a real hung task with a still disk.
+        [ "$FREEZE" = 1 ] && fsfreeze --freeze /mnt/test
         i=0
         while [ $i -lt "$REPEATS" ]; do
           { echo "@@begin $i write"; /harness/harness-agent run --request "/harness/req-$i-write.json" --report -; echo "@@end $i write $?"; } > "$OUT"

@@ -6,7 +6,8 @@ namespace Harness.Machines.Qemu;
 public static class QemuCommandLine
 {
     /// <summary>Paths a cell's QEMU reads and writes.</summary>
-    public sealed record Paths(string Initrd, string Disk, string ConsoleLog, string ResultsPort);
+    /// <summary>Paths a cell's QEMU reads and writes. <paramref name="AlivePort"/> receives the guest's once-a-second disk counters.</summary>
+    public sealed record Paths(string Initrd, string Disk, string ConsoleLog, string ResultsPort, string AlivePort);
 
     public static IReadOnlyList<string> Build(QemuOptions o, Paths p)
     {
@@ -30,6 +31,10 @@ public static class QemuCommandLine
             "-device", "virtio-serial-pci",
             "-chardev", $"file,id=results,path={p.ResultsPort}",
             "-device", $"virtserialport,chardev=results,name={GuestInit.ResultsPortName}",
+            // Liveness on a third channel: the test disk's IO counters every second, so the host can
+            // tell a slow but moving guest from a stuck one when a hung task is reported.
+            "-chardev", $"file,id=alive,path={p.AlivePort}",
+            "-device", $"virtserialport,chardev=alive,name={GuestInit.AlivePortName}",
         ]);
         return args;
     }

@@ -55,9 +55,19 @@ public sealed record QemuOptions(
     TimeSpan? BootTimeout = null,
     TimeSpan? IterationDeadline = null,
     TimeSpan? PowerOffGrace = null,
-    bool CrashAfterBoot = false)
+    bool CrashAfterBoot = false,
+    TimeSpan? HungTaskTimeout = null,
+    bool FreezeAfterMount = false,
+    bool ResetAfterBoot = false)
 {
     public TimeSpan Boot => BootTimeout ?? TimeSpan.FromSeconds(60);
     public TimeSpan Deadline => IterationDeadline ?? TimeSpan.FromMinutes(5);
     public TimeSpan Grace => PowerOffGrace ?? TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// The guest's hung_task_timeout_secs, and how long the workload must then show no progress for a
+    /// hung task to be a CRASH. TCG runs guest code many times slower than KVM, so it gets more time;
+    /// the kernel's default (120 s) would let a deadlock sit for up to four minutes.
+    /// </summary>
+    public TimeSpan HungTask => HungTaskTimeout ?? TimeSpan.FromSeconds(Acceleration == Acceleration.Kvm ? 30 : 60);
 }

@@ -1,0 +1,267 @@
+// The validator loop end to end on a scripted machine: real CellRunner, real IterationJudge and
+// golden model, real result records; only the guest is fake. Each iteration's script says PASS
+// (a clean synthetic read-back), FAIL (one acknowledged sector zeroed) or ERROR (the agent died),
+// or the machine breaks outright. Checks the early stop, the --max-repeats cap when it is not a
+// multiple of the batch, two guests a side a look, ERROR left out, NOT REPRODUCED, the printed
+// bound and the exit codes.
+using System.Runtime.CompilerServices;
+using Harness.Cases;
+using Harness.Cli;
+using Harness.Filesystems;
+using Harness.Kernels;
+using Harness.Machines;
+using Harness.Results;
+using Harness.Tests.Golden;
+using Harness.Validation;
+using Harness.Verdicts;
+using Harness.Workload;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Harness.Tests.Validation;
+
+public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _scratch = Directory.CreateTempSubdirectory("validator-").FullName;
+    private readonly StringWriter _progress = new();
+
+    public void Dispose() => Directory.Delete(_scratch, recursive: true);
+
+    private enum Step { Pass, Fail, Error, MachineBreaks }
+
+    [Fact]
+    public async Task A_fix_stops_early_the_unpatched_side_rests_and_each_look_boots_two_guests_a_side()
+    {
+        // Residual 30 %: 9 clean patched runs. Look 1 (6 a side) bounds the patched rate only to 39 %;
+        // 6/6 unpatched on two guests is already significant against a clean 9, so look 2 runs only
+        // the patched kernel, and 0/12 (≤ 22.1 %) is FIXES. The cap of 30 is never approached.
+        var without = new ScriptedMachine(_ => Step.Fail);
+        var with = new ScriptedMachine(_ => Step.Pass);
+        var policy = new VerdictPolicy(BatchSize: 6, MaxResidual: 0.3, MaxRunsPerSide: 30);
+
+        var (record, _) = await ValidateAsync(without, with, policy);
+
+        var pair = Assert.Single(record.Pairs);
+        Assert.Equal(PatchVerdict.Fixes, pair.Verdict);
+        Assert.Equal(LoopEnd.Decided, pair.End);
+        Assert.Equal((6, 6, 12, 0), (pair.Without.Runs, pair.Without.Failures, pair.With.Runs, pair.With.Failures));
+        Assert.Equal(2, pair.Looks.Count);
+        Assert.Equal([[3, 3], [3, 3]], pair.Looks.Select(l => l.GuestsWith.ToArray()).ToArray());
+        Assert.Empty(pair.Looks[1].GuestsWithout);
+        Assert.Equal([3, 3], without.Requests.Select(r => r.Repeats));
+        Assert.Equal([0, 3], without.Requests.Select(r => r.FirstIteration));
+        Assert.Equal([0, 3, 6, 9], with.Requests.Select(r => r.FirstIteration));   // every patched repeat its own iteration
+        Assert.Equal(4, with.Requests.Select(r => r.CellId).Distinct().Count());
+        Assert.Equal("≤ 22.1 % (one-sided 95 %)", pair.Bound);
+        Assert.Equal(0, ValidateCommand.ExitCode(record));
+    }
+
+    [Fact]
+    public async Task The_cap_is_never_passed_when_it_is_not_a_multiple_of_the_batch()
+    {
+        // Both kernels fail every other repeat: no difference, so the looks run to the cap. 25 with
+        // batches of 10 is 10 + 10 + 5: the last look is trimmed, still split over two guests.
+        var without = new ScriptedMachine(i => i % 2 == 0 ? Step.Fail : Step.Pass);
+        var with = new ScriptedMachine(i => i % 2 == 0 ? Step.Fail : Step.Pass);
+        var policy = new VerdictPolicy(BatchSize: 10, MaxResidual: 0.3, MaxRunsPerSide: 25);
+
+        var (record, _) = await ValidateAsync(without, with, policy);
+
+        var pair = Assert.Single(record.Pairs);
+        Assert.Equal(PatchVerdict.NoChange, pair.Verdict);
+        Assert.Equal(LoopEnd.Cap, pair.End);
+        Assert.Equal(25, without.Requests.Sum(r => r.Repeats));
+        Assert.Equal(25, with.Requests.Sum(r => r.Repeats));
+        Assert.Equal(25, without.IterationsRun);
+        Assert.Equal(25, with.IterationsRun);
+        Assert.Equal([3, 2], pair.Looks[^1].GuestsWith);
+        Assert.Equal((25, 25), (pair.RepeatsWithout, pair.RepeatsWith));
+        Assert.Equal(5, ValidateCommand.ExitCode(record));
+    }
+
+    [Fact]
+    public async Task Error_repeats_are_left_out_of_the_counts_and_reported()
+    {
+        // One look, two guests of 5 a side; the patched repeats 2 and 7 (one in each guest) end in
+        // ERROR: they count for nothing, so the patched side has 8 counted runs, not 10.
+        var without = new ScriptedMachine(_ => Step.Fail);
+        var with = new ScriptedMachine(i => i is 2 or 7 ? Step.Error : Step.Pass);
+        var policy = new VerdictPolicy(BatchSize: 10, MaxResidual: 0.3, MaxRunsPerSide: 10);
+
+        var (record, _) = await ValidateAsync(without, with, policy);
+
+        var pair = Assert.Single(record.Pairs);
+        Assert.Equal((0, 8), (pair.With.Failures, pair.With.Runs));
+        Assert.Equal(2, pair.ErroredWith);
+        Assert.Contains("2 patched repeats ended in ERROR and are not counted", pair.Reason);
+        Assert.Equal(PatchVerdict.Inconclusive, pair.Verdict);   // 0/8 bounds the rate only to 31.2 % > 30 %
+        Assert.Equal("≤ 31.24 % (one-sided 95 %)", pair.Bound);
+    }
+
+    [Fact]
+    public async Task A_bug_that_never_shows_is_not_reproduced_with_its_own_exit_code()
+    {
+        var without = new ScriptedMachine(_ => Step.Pass);
+        var with = new ScriptedMachine(_ => Step.Pass);
+        var policy = new VerdictPolicy(BatchSize: 10, MaxResidual: 0.3, MaxRunsPerSide: 40);
+
+        var (record, _) = await ValidateAsync(without, with, policy);
+
+        var pair = Assert.Single(record.Pairs);
+        Assert.Equal(PatchVerdict.NotReproduced, pair.Verdict);
+        Assert.Equal(LoopEnd.Decided, pair.End);
+        Assert.Single(pair.Looks);   // 0/10 bounds the unpatched rate to 25.9 % ≤ 30 %
+        Assert.Contains("never corrupted on the unpatched kernel", pair.Reason);
+        Assert.Equal(6, ValidateCommand.ExitCode(record));
+    }
+
+    [Fact]
+    public async Task Every_verdict_line_prints_the_one_sided_bound_and_intervals_say_two_sided()
+    {
+        var without = new ScriptedMachine(_ => Step.Fail);
+        var with = new ScriptedMachine(_ => Step.Pass);
+        var policy = new VerdictPolicy(BatchSize: 6, MaxResidual: 0.3, MaxRunsPerSide: 30);
+
+        var (record, _) = await ValidateAsync(without, with, policy);
+        var table = ValidationTable.Render(record);
+        var progress = _progress.ToString();
+        output.WriteLine(progress);
+        output.WriteLine(table);
+
+        Assert.Contains("ext4/tiny: FIXES, patched rate ≤ 22.1 % (one-sided 95 %)", table);
+        Assert.Contains("two-sided 95 % Clopper-Pearson intervals", table);
+        Assert.Contains("FIXES needs the patched rate ≤ 30 % (one-sided 95 %): 9 clean patched runs", table);
+        Assert.Contains("1 pair, so no correction over pairs", table);
+        Assert.Contains("look 1: without 6/6 failed (2 guests), with 0/6 failed (2 guests), patched rate ≤ 39.31 % (one-sided 95 %) -> INCONCLUSIVE", progress);
+        Assert.Contains("look 2: without 6/6 failed (2 guests), with 0/12 failed (4 guests), patched rate ≤ 22.1 % (one-sided 95 %) -> FIXES", progress);
+        Assert.All(record.Pairs[0].Looks, l => Assert.EndsWith("(one-sided 95 %)", l.Bound));
+    }
+
+    [Fact]
+    public async Task Two_pairs_split_alpha_and_the_residual_confidence()
+    {
+        var without = new ScriptedMachine(_ => Step.Fail);
+        var with = new ScriptedMachine(_ => Step.Pass);
+        var policy = new VerdictPolicy(BatchSize: 6, MaxResidual: 0.3, MaxRunsPerSide: 30);
+
+        var (record, _) = await ValidateAsync(without, with, policy, FilesystemCatalog.Find("ext4"), FilesystemCatalog.Find("xfs"));
+
+        Assert.Equal(2, record.Policy.Pairs);
+        Assert.Equal(0.01 / (5 * 2), record.Pairs[0].AlphaPerLook, 1e-15);
+        Assert.All(record.Pairs, p => Assert.EndsWith("(one-sided 97.5 %)", p.Bound));
+        Assert.Contains("Bonferroni over 2 pairs", ValidationTable.Render(record));
+        Assert.All(record.Pairs, p => Assert.Equal(PatchVerdict.Fixes, p.Verdict));
+    }
+
+    [Fact]
+    public async Task A_machine_that_keeps_breaking_is_infrastructure_not_a_verdict()
+    {
+        var without = new ScriptedMachine(_ => Step.Fail);
+        var with = new ScriptedMachine(_ => Step.MachineBreaks);
+        var policy = new VerdictPolicy(BatchSize: 6, MaxResidual: 0.3, MaxRunsPerSide: 30);
+
+        var (record, _) = await ValidateAsync(without, with, policy);
+
+        var pair = Assert.Single(record.Pairs);
+        Assert.Equal(LoopEnd.Uncountable, pair.End);
+        Assert.Single(pair.Looks);
+        Assert.Equal(2, pair.MachineFailures.Count(f => f.StartsWith("with look 1")));
+        Assert.Equal(3, ValidateCommand.ExitCode(record));
+    }
+
+    [Fact]
+    public void A_crashed_repeat_is_a_failure_and_an_errored_one_is_not_counted()
+    {
+        // CellRunner turns kernel deaths into CRASH repeats (Crashed); the validator's tally counts them
+        // against the kernel next to FAIL, and keeps ERROR apart.
+        var input = new CellInput("c", "ext4", "tiny", "tiny.yaml", "", 1, 6);
+        var cell = new CellResult(input, Outcome.Crash, Passed: 2, Failed: 1, Errored: 1, null, new Dictionary<string, int>(), 0, "", 2, DateTimeOffset.UnixEpoch, 1) { Crashed = 2 };
+
+        var tally = PatchValidator.Tally(cell);
+
+        Assert.Equal(new GuestTally(Failures: 3, Runs: 5, Errored: 1), tally);
+    }
+
+    [Fact]
+    public async Task Crashes_reported_by_guests_decide_regresses_in_the_loop()
+    {
+        // A patch whose kernel crashes in every repeat, on both guests, against a clean kernel: REGRESSES,
+        // from the same tally the validator builds from cells.
+        var policy = new VerdictPolicy(BatchSize: 10, MaxResidual: 0.3, MaxRunsPerSide: 10, Alpha: 0.05);
+        GuestTally Cell(int repeats, int crashed) => PatchValidator.Tally(new CellResult(
+            new CellInput("c", "ext4", "tiny", "tiny.yaml", "", 1, repeats), crashed > 0 ? Outcome.Crash : Outcome.Pass,
+            repeats - crashed, 0, 0, null, new Dictionary<string, int>(), 0, "", 2, DateTimeOffset.UnixEpoch, 1) { Crashed = crashed });
+
+        var result = await new VerdictLoop(policy).RunAsync((plan, _) => Task.FromResult(new LookTally(
+            plan.Without.Select(n => Cell(n, 0)).ToArray(), plan.With.Select(n => Cell(n, n)).ToArray())), null, CancellationToken.None);
+
+        Assert.Equal(PatchVerdict.Regresses, result.Call.Verdict);
+        Assert.Equal(new RateCounts(10, 10) { FailingGuests = 2 }, result.With.Counts);
+    }
+
+    [Fact]
+    public async Task A_tally_with_more_runs_than_planned_is_refused()
+    {
+        var policy = new VerdictPolicy(BatchSize: 10, MaxResidual: 0.3, MaxRunsPerSide: 10);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => new VerdictLoop(policy).RunAsync((plan, _) => Task.FromResult(new LookTally(
+            plan.Without.Select(n => new GuestTally(0, n + 1, 0)).ToArray(), plan.With.Select(n => new GuestTally(0, n, 0)).ToArray())), null, CancellationToken.None));
+
+        Assert.Contains("asked for 5 repeats", error.Message);
+    }
+
+    private async Task<(ValidationRecord Record, string Path)> ValidateAsync(ScriptedMachine without, ScriptedMachine with, VerdictPolicy policy, params FilesystemSpec[] filesystems)
+    {
+        var caseFile = Path.Combine(_scratch, "tiny.yaml");
+        await File.WriteAllTextAsync(caseFile, "# the scripted machine never reads this; the validator hashes it\n");
+        var @case = new CaseSpec("tiny", "generic/240's pattern, 16 IOs", "sub-block zeroing", null,
+            new WorkloadSpec(FileSize: 17 * 4096, FsBlockSize: 4096, IoSize: 4096, Alignment: 512, Pattern: IoPattern.Stride, Stride: 4096,
+                Start: 512, QueueDepth: 2, IoCount: 16, Preparation: FilePreparation.Sparse, DirtyBytes: 0, Seed: 240),
+            [ReadbackStep.AfterFsync], 1, caseFile);
+        ValidationSide Side(string label, ScriptedMachine machine) => new(label, new KernelImage(label, "6.1-fake", "/nonexistent/bzImage", null, $"scripted {label}"), machine);
+        var request = new ValidationRequest(Side("without", without), Side("with", with), null,
+            filesystems.Length == 0 ? [FilesystemCatalog.Find("ext4")] : filesystems, [@case], policy,
+            Path.Combine(_scratch, "work"), "test", Parallel: false);
+        return await new PatchValidator(new ResultStore(Path.Combine(_scratch, "results")), TimeProvider.System, _progress).RunAsync(request, CancellationToken.None);
+    }
+
+    /// <summary>A machine whose every iteration follows a script keyed by iteration number; it records what it was asked.</summary>
+    private sealed class ScriptedMachine(Func<int, Step> script) : IMachine
+    {
+        private readonly List<CellRequest> _requests = [];
+        private int _iterations;
+
+        public IReadOnlyList<CellRequest> Requests { get { lock (_requests) return _requests.ToArray(); } }
+
+        public int IterationsRun => Volatile.Read(ref _iterations);
+
+        public string Kind => "scripted";
+
+        public Task<string?> CheckAsync(CancellationToken cancellationToken) => Task.FromResult<string?>(null);
+
+        public MachineFacts Describe() => new("scripted", "6.1-fake", 2, "scripted guest");
+
+        public async IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            lock (_requests) _requests.Add(cell);
+            for (var i = 0; i < cell.Repeats; i++)
+            {
+                await Task.Yield();
+                var iteration = cell.FirstIteration + i;
+                var step = script(iteration);
+                if (step == Step.MachineBreaks) throw new MachineException("qemu would not start (scripted)");
+                Interlocked.Increment(ref _iterations);
+                if (step == Step.Error)
+                {
+                    yield return new IterationRaw(iteration, null, null, "agent died (scripted)");
+                    continue;
+                }
+                var plan = PlanBuilder.Build(cell.Case.Workload, iteration);
+                var disk = new SyntheticDisk(plan).LandAll();
+                if (step == Step.Fail) disk.Zero(1, 1);   // IO 0's first sector: an acknowledged write lost
+                var report = new AgentReport(AgentPhase.Write, "6.1-fake", 2, SyntheticIos.Sequential(plan), [disk.Read()], 0.01, null);
+                yield return new IterationRaw(iteration, report, null, null);
+            }
+        }
+    }
+}

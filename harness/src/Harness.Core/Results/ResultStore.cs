@@ -17,19 +17,36 @@ public sealed class ResultStore(string root)
 
     public string Root { get; } = root;
 
+    /// <summary>
+    /// Creates a new, empty folder for a run. Ids carry the second and the process id, so two runs
+    /// of one process started within a second would collide: the later one gets a "-2", "-3"...
+    /// suffix instead of failing or sharing the folder. Use <see cref="RunFolder.Id"/> as the run id.
+    /// </summary>
     public RunFolder Create(string runId)
     {
-        var path = Path.Combine(Root, runId);
-        if (Directory.Exists(path)) throw new IOException($"results folder {path} already exists");
-        Directory.CreateDirectory(path);
-        return new RunFolder(path);
+        lock (_claim)
+        {
+            for (var n = 1; ; n++)
+            {
+                var id = n == 1 ? runId : $"{runId}-{n}";
+                var path = Path.Combine(Root, id);
+                if (Directory.Exists(path) || File.Exists(path)) continue;
+                Directory.CreateDirectory(path);
+                return new RunFolder(path);
+            }
+        }
     }
+
+    private readonly Lock _claim = new();
 }
 
 /// <summary>One run's folder.</summary>
 public sealed class RunFolder(string path)
 {
     public string Path { get; } = path;
+
+    /// <summary>The run id: the folder's name.</summary>
+    public string Id => System.IO.Path.GetFileName(Path);
 
     public string CellDirectory(string cellId) => System.IO.Path.Combine(Path, "cells", cellId);
 

@@ -35,8 +35,9 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         if (request.Filesystems.Count == 0 || request.Cases.Count == 0)
             throw new ArgumentException("a run needs at least one filesystem and one case (the CLI says which option was empty)", nameof(request));
         var started = time.GetUtcNow();
-        var runId = $"{started:yyyyMMdd-HHmmss}-{machine.Kind}-{Environment.ProcessId}";
-        var folder = store.Create(runId);
+        var requestedId = $"{started:yyyyMMdd-HHmmss}-{machine.Kind}-{Environment.ProcessId}";
+        var folder = store.Create(requestedId);
+        var runId = folder.Id;
         var inputs = (from fs in request.Filesystems
                       from c in request.Cases
                       select new CellInput($"{fs.Name}-{c.Name}", fs.Name, c.Name, c.SourceFile, Sha256(c.SourceFile), c.Workload.Seed, request.Repeats ?? c.Repeats)).ToArray();

@@ -105,8 +105,9 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
         request = request with { Policy = request.Policy with { Pairs = request.Filesystems.Count * request.Cases.Count } };
         request.Policy.Validate();
         var started = time.GetUtcNow();
-        var runId = $"{started:yyyyMMdd-HHmmss}-validate-{Environment.ProcessId}";
-        var folder = store.Create(runId);
+        var requestedId = $"{started:yyyyMMdd-HHmmss}-validate-{Environment.ProcessId}";
+        var folder = store.Create(requestedId);
+        var runId = folder.Id;
         var sides = new[] { request.Without, request.With, request.Control }.OfType<ValidationSide>().ToArray();
         var record = new ValidationRecord(runId, started, null, request.CommandLine,
             sides.Select(s => new KernelDescription(s.Label, s.Kernel.Name, s.Kernel.Release, s.Kernel.Origin)).ToArray(),

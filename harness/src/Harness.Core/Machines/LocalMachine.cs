@@ -35,17 +35,28 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
     {
         if (options.Directory is not null)
         {
-            // No image of ours to check: say so on the last iteration rather than stay silent.
-            await foreach (var raw in IterationStream.HoldLastAsync(RunIterationsAsync(cell, options.Directory, image: null, cancellationToken)))
-                yield return raw.Last
-                    ? raw.Raw with { Fsck = FsckResult.NotRun($"--dir {options.Directory}: no image of the harness's to check; run the checker on the unmounted device yourself") }
-                    : raw.Raw;
+            // The user's folder is theirs: work only in a fresh subfolder made here, so a file or
+            // folder of theirs named like ours (harness-target, .harness-dirt) is never touched.
+            var owned = CreateOwned(options.Directory, $"harness-{System.IO.Path.GetFileName(cell.WorkDirectory)}-{cell.CellId}");
+            try
+            {
+                // No image of ours to check: say so on the last iteration rather than stay silent.
+                await foreach (var raw in IterationStream.HoldLastAsync(RunIterationsAsync(cell, owned.Path, image: null, cancellationToken)))
+                    yield return raw.Last
+                        ? raw.Raw with { Fsck = FsckResult.NotRun($"--dir {options.Directory}: no image of the harness's to check; run the checker on the unmounted device yourself") }
+                        : raw.Raw;
+            }
+            finally
+            {
+                Report(owned.TryDelete());
+            }
             yield break;
         }
 
-        var work = Path.Combine(cell.WorkDirectory, cell.CellId);
-        var image = Path.Combine(work, "disk.img");
-        var mountPoint = Path.Combine(work, "mnt");
+        System.IO.Directory.CreateDirectory(cell.WorkDirectory);
+        var work = CreateOwned(cell.WorkDirectory, cell.CellId);
+        var image = Path.Combine(work.Path, "disk.img");
+        var mountPoint = Path.Combine(work.Path, "mnt");
         System.IO.Directory.CreateDirectory(mountPoint);
         var fs = cell.Filesystem;
         var layout = new ImageLayout(fs, options.Fault);
@@ -80,8 +91,26 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         finally
         {
             await layout.DisposeAsync();
-            TryDelete(work);
+            Report(work.TryDelete());
         }
+    }
+
+    private static OwnedDirectory CreateOwned(string parent, string name)
+    {
+        try
+        {
+            return OwnedDirectory.Create(parent, name);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MachineException($"cannot create the cell's work folder in {parent}: {e.Message}", e);
+        }
+    }
+
+    private static void Report(string? leftover)
+    {
+        // Leftovers are said, never fatal: the cell's results are already out.
+        if (leftover is not null) Console.Error.WriteLine($"harness: {leftover}");
     }
 
     /// <summary>
@@ -111,7 +140,7 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
             yield return raw;
             if (stop) break;
         }
-        TryDelete(Path.Combine(directory, CellRequest.TargetFile));
+        TryDeleteFile(Path.Combine(directory, CellRequest.TargetFile));
     }
 
     /// <summary>One iteration. Stop is true when the image can no longer be used (remount failed).</summary>
@@ -200,12 +229,12 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         }
     }
 
-    private static void TryDelete(string path)
+    /// <summary>Removes one file inside a folder the harness owns; never a folder.</summary>
+    private static void TryDeleteFile(string path)
     {
         try
         {
-            if (System.IO.Directory.Exists(path)) System.IO.Directory.Delete(path, recursive: true);
-            else File.Delete(path);
+            if (File.Exists(path)) File.Delete(path);
         }
         catch (IOException) { /* best effort: a leftover work file is not worth failing a run */ }
         catch (UnauthorizedAccessException) { }

@@ -31,7 +31,7 @@ public static class CaseLoader
 
         var io = root.Map("io", required: true);
         var pattern = io?.OneOf("pattern", Patterns, required: true);
-        var ioSize = io?.Size("size", required: true);
+        var ioSize = io?.Size("size", required: true, max: 1L << 30, why: "Linux caps one IO at 2GiB - 4KiB");
         var alignment = io?.Int("alignment", 512, 1 << 20) ?? 512;
         var stride = io?.Size("stride");
         var start = io?.Size("start") ?? 0;
@@ -61,7 +61,7 @@ public static class CaseLoader
         var spec = new WorkloadSpec(
             FileSize: fileSize!.Value,
             FsBlockSize: fsBlock!.Value,
-            IoSize: (int)Math.Min(ioSize!.Value, int.MaxValue),
+            IoSize: (int)ioSize!.Value,
             Alignment: alignment,
             Pattern: pattern switch { "stride" => IoPattern.Stride, "random-sub-block" => IoPattern.RandomSubBlock, _ => IoPattern.Overlap },
             Stride: stride ?? ioSize.Value,
@@ -80,7 +80,7 @@ public static class CaseLoader
     {
         if (!File.Exists(path))
             throw new InputException(new InputProblem(displayPath ?? path, 0, 0, "(file)", "no such case file"));
-        return Parse(displayPath ?? path, File.ReadAllText(path));
+        return Parse(displayPath ?? path, YamlFields.ReadBounded(path, displayPath ?? path));
     }
 
     private static void Check(YamlFields root, YamlFields io, YamlFields file, WorkloadSpec s)

@@ -31,6 +31,10 @@ public static class CasePreflight
         ArgumentNullException.ThrowIfNull(fs);
         var image = Math.Max(imageBytes, fs.MinImageSize);
         var w = @case.Workload;
+        // mkfs would refuse it (exit 3 part-way through); say so as the case's field, before anything runs.
+        if (w.FsBlockSize < fs.MinBlockSize || w.FsBlockSize > fs.MaxBlockSize)
+            return [new InputProblem(@case.SourceFile, 0, 0, "fs-block-size",
+                $"{w.FsBlockSize} is not a block size mkfs accepts for {fs.Name} ({(fs.MinBlockSize == fs.MaxBlockSize ? $"only {fs.MinBlockSize}" : $"{fs.MinBlockSize} to {fs.MaxBlockSize}")}); change fs-block-size or drop {fs.Name} from --fs")];
         var metadata = MetadataAllowance(image);
         var need = w.FileSize + w.DirtyBytes + metadata;
         if (need <= image) return [];

@@ -51,6 +51,12 @@ public sealed record FilesystemSpec(
     /// <summary>Mount options a data fault needs so raw-image corruption reads back as data (btrfs: nodatasum).</summary>
     public IReadOnlyList<string> RawDataMountOptions { get; init; } = [];
 
+    /// <summary>Smallest fs-block-size this filesystem's mkfs accepts (measured, see the catalog).</summary>
+    public int MinBlockSize { get; init; } = 1024;
+
+    /// <summary>Largest fs-block-size this filesystem's mkfs accepts.</summary>
+    public int MaxBlockSize { get; init; } = 65536;
+
     /// <summary>mkfs arguments for an image, with the block size filled in; the image path goes last.</summary>
     public IReadOnlyList<string> MkfsArgumentsFor(int blockSize, string imagePath) =>
         [.. MkfsArguments.Select(a => a.Replace("{block}", blockSize.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)), imagePath];
@@ -61,6 +67,9 @@ public static class FilesystemCatalog
 {
     private static readonly FsckSpec E2fsck = new("e2fsck", ["-f", "-n", "{image}"], [0], [1, 2, 4]);
 
+    // Block sizes: what mkfs accepts on a 300 MiB image file (host, e2fsprogs 1.47, xfsprogs 6.1,
+    // btrfs-progs 6.2, ocfs2-tools 1.8; 2026-11-26): ext4/ext2 1024..65536, xfs 1024..65536
+    // (v5 format), btrfs 4096..65536, ocfs2 512..4096; mkfs.f2fs has no block option (4096).
     public static IReadOnlyList<FilesystemSpec> All { get; } =
     [
         // e2fsck(8): 0 clean, 1/2 errors corrected (never with -n), 4 errors left uncorrected,
@@ -83,6 +92,7 @@ public static class FilesystemCatalog
         new("btrfs", "mkfs.btrfs", ["-f", "-q", "-s", "{block}"], "btrfs", 128L << 20, "btrfs-progs",
             "negative control: sub-block direct writes fall back to buffered IO", ["btrfs"])
         {
+            MinBlockSize = 4096,
             Fsck = new("btrfs", ["check", "--readonly", "{image}"], [0], [1]),
             RawDataMountOptions = ["nodatasum"],
         },
@@ -92,12 +102,16 @@ public static class FilesystemCatalog
         new("ocfs2", "mkfs.ocfs2", ["-q", "-M", "local", "-b", "{block}", "-C", "4096", "-N", "1", "-F"], "ocfs2", 256L << 20, "ocfs2-tools",
             "fs/direct-io.c user with unwritten extents: the 2010 race's home today", ["ocfs2"])
         {
+            MinBlockSize = 512,
+            MaxBlockSize = 4096,
             // fsck.ocfs2(8) -n: e2fsck's exit codes (0 clean, 4 errors left, 8 operational).
             Fsck = new("fsck.ocfs2", ["-f", "-n", "{image}"], [0], [1, 2, 4]),
         },
         new("f2fs", "mkfs.f2fs", ["-q", "-f"], "f2fs", 128L << 20, "f2fs-tools",
             "negative control: sub-block direct writes fall back to buffered IO", ["f2fs"])
         {
+            MinBlockSize = 4096,
+            MaxBlockSize = 4096,
             // fsck.f2fs -f --dry-run: 0 clean; 1/4 errors; 255 (-1) when the metadata cannot be
             // read at all (measured: a zeroed superblock area gives 255).
             Fsck = new("fsck.f2fs", ["-f", "--dry-run", "{image}"], [0], [1, 2, 4, 255]),

@@ -95,7 +95,7 @@ public static class KernelSpecLoader
     {
         if (!File.Exists(path))
             throw new InputException(new InputProblem(displayPath ?? path, 0, 0, "(file)", "no such kernel spec file"));
-        return Parse(displayPath ?? path, File.ReadAllText(path), Path.GetDirectoryName(Path.GetFullPath(path)));
+        return Parse(displayPath ?? path, YamlFields.ReadBounded(path, displayPath ?? path), Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
     private static bool IsName(string s) =>

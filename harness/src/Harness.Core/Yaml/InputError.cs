@@ -5,7 +5,9 @@ namespace Harness.Yaml;
 public sealed record InputProblem(string File, int Line, int Column, string Field, string Message)
 {
     public override string ToString() =>
-        Line > 0 ? $"{File}:{Line}:{Column}: {Field}: {Message}" : $"{File}: {Field}: {Message}";
+        Line > 0 ? $"{File}:{Line}:{Column}: {Field}: {Message}"
+        // An option is both the "file" and the field: name it once.
+        : File == Field ? $"{File}: {Message}" : $"{File}: {Field}: {Message}";
 }
 
 /// <summary>Bad input: every problem found in one pass, so a user fixes them all at once.</summary>

@@ -26,9 +26,18 @@ public sealed class YamlFields
 
     public IReadOnlyList<InputProblem> Problems => _problems;
 
+    /// <summary>Largest input file read (case files and kernel specs are a few hundred bytes).</summary>
+    public const int MaxBytes = 1 << 20;
+
+    /// <summary>Deepest nesting of lists and mappings accepted (ours need 2).</summary>
+    public const int MaxDepth = 64;
+
     /// <summary>Parses YAML text whose top level must be a mapping.</summary>
     public static YamlFields Parse(string file, string text)
     {
+        // Bounded before YamlDotNet builds its node tree: that recursion overflows the stack
+        // (an uncatchable crash) on a few thousand nested '['.
+        PreScan(file, text);
         var stream = new YamlStream();
         try
         {
@@ -43,6 +52,67 @@ public sealed class YamlFields
         return new YamlFields(file, "", root, []);
     }
 
+    /// <summary>Reads an input file, refusing one larger than <see cref="MaxBytes"/> before reading it.</summary>
+    public static string ReadBounded(string path, string displayPath)
+    {
+        var info = new FileInfo(path);
+        if (info.Length > MaxBytes)
+            throw new InputException(new InputProblem(displayPath, 0, 0, "(file)", $"{info.Length} bytes is over the limit of {MaxBytes} bytes for an input file; is this the right file?"));
+        try
+        {
+            return System.IO.File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException(new InputProblem(displayPath, 0, 0, "(file)", $"cannot read: {e.Message}"));
+        }
+    }
+
+    /// <summary>
+    /// Size, tabs, nesting depth and document count, on the event stream (no recursion), so every
+    /// one of them is an error at its line and column instead of a crash or a silent default.
+    /// </summary>
+    private static void PreScan(string file, string text)
+    {
+        if (text.Length > MaxBytes)
+            throw new InputException(new InputProblem(file, 0, 0, "(file)", $"{text.Length} characters is over the limit of {MaxBytes} for an input file"));
+        // YamlDotNet places a tab-indentation error at 1:1; find the real line here.
+        var lineNumber = 0;
+        foreach (var line in text.Split('\n'))
+        {
+            lineNumber++;
+            var indent = line.Length - line.TrimStart(' ', '\t').Length;
+            var tab = line.IndexOf('\t', StringComparison.Ordinal);
+            if (tab >= 0 && tab < indent)
+                throw new InputException(new InputProblem(file, lineNumber, tab + 1, "(syntax)", "a tab in the indentation; YAML indents with spaces only"));
+        }
+        var parser = new Parser(new StringReader(text));
+        var depth = 0;
+        var documents = 0;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case YamlDotNet.Core.Events.DocumentStart start when ++documents > 1:
+                        throw new InputException(new InputProblem(file, (int)start.Start.Line, (int)start.Start.Column, "(document)",
+                            "a second YAML document ('---'); one file holds one case or spec, put the next in its own file"));
+                    case YamlDotNet.Core.Events.SequenceStart or YamlDotNet.Core.Events.MappingStart when ++depth > MaxDepth:
+                        throw new InputException(new InputProblem(file, (int)parser.Current.Start.Line, (int)parser.Current.Start.Column, "(syntax)",
+                            $"nested deeper than {MaxDepth} levels; case files and kernel specs need two"));
+                    case YamlDotNet.Core.Events.SequenceEnd or YamlDotNet.Core.Events.MappingEnd:
+                        depth--;
+                        break;
+                }
+            }
+        }
+        catch (YamlException e)
+        {
+            throw new InputException(new InputProblem(file, (int)e.Start.Line, (int)e.Start.Column, "(syntax)", e.InnerException?.Message ?? e.Message));
+        }
+    }
+
     public void Problem(string key, string message) => _problems.Add(At(key, message));
 
     public string? String(string key, bool required = false)
@@ -55,20 +125,23 @@ public sealed class YamlFields
     {
         var node = Scalar(key, required);
         if (node is null) return null;
-        if (!int.TryParse(node.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+        // A whole number too big for the type is out of range, not "not a whole number".
+        if (!System.Numerics.BigInteger.TryParse(node.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
             return Bad<int?>(node, key, $"'{node.Value}' is not a whole number");
         if (value < min || value > max)
-            return Bad<int?>(node, key, $"{value} is out of range [{min}, {max}]");
-        return value;
+            return Bad<int?>(node, key, $"{node.Value} is out of range (min {min}, max {max})");
+        return (int)value;
     }
 
     public ulong? UInt64(string key, bool required = false)
     {
         var node = Scalar(key, required);
         if (node is null) return null;
-        return ulong.TryParse(node.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : Bad<ulong?>(node, key, $"'{node.Value}' is not a non-negative whole number");
+        if (!System.Numerics.BigInteger.TryParse(node.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            return Bad<ulong?>(node, key, $"'{node.Value}' is not a non-negative whole number");
+        if (value < 0 || value > ulong.MaxValue)
+            return Bad<ulong?>(node, key, $"{node.Value} is out of range (min 0, max {ulong.MaxValue})");
+        return (ulong)value;
     }
 
     public bool? Bool(string key, bool required = false)
@@ -84,12 +157,14 @@ public sealed class YamlFields
     }
 
     /// <summary>A byte size: a number with an optional K/KiB/M/MiB/G/GiB suffix (powers of 1024).</summary>
-    public long? Size(string key, bool required = false)
+    public long? Size(string key, bool required = false, long max = long.MaxValue, string? why = null)
     {
         var node = Scalar(key, required);
         if (node is null) return null;
-        if (ByteSize.TryParse(node.Value, out var value)) return value;
-        return Bad<long?>(node, key, $"'{node.Value}' is not a size (examples: 4096, 512KiB, 64MiB, 1GiB)");
+        if (!ByteSize.TryParse(node.Value, out var value, out var error)) return Bad<long?>(node, key, error);
+        if (value > max)
+            return Bad<long?>(node, key, $"{node.Value} is out of range (max {ByteSize.Format(max)}{(why is null ? "" : ": " + why)})");
+        return value;
     }
 
     /// <summary>One of a fixed set of words; the error lists them.</summary>

@@ -21,36 +21,25 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     public const int ExitUsage = 2;
     public const int ExitInfrastructure = 3;
 
+    /// <summary>Most iterations one cell may plan: each keeps about 3 MB of reports in the results folder.</summary>
+    public const int MaxRepeats = 10_000;
+
+    /// <summary>
+    /// The one error boundary: every failure leaves as one line (or one line per input problem)
+    /// naming the option, file or field, with exit 2 for bad input and 3 for the machine or disk;
+    /// `--debug` adds the stack. Nothing else prints an exception.
+    /// </summary>
     public async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
     {
-        var root = new RootCommand(
-            "Kernel-patch regression harness: concurrent unaligned O_DIRECT AIO writes, checked sector by sector against a golden model.\n" +
-            "Exit codes (run): 0 all PASS, 1 some FAIL or CRASH, 2 usage or input error, 3 ERROR, 4 nothing decided (SKIP), 130 interrupted.");
-        root.Subcommands.Add(RunCommand(cancellationToken));
-        root.Subcommands.Add(CasesCommand());
-        root.Subcommands.Add(KernelsCommand(cancellationToken));
-        root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
-
-        var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
-        {
-            foreach (var error in parse.Errors) stderr.WriteLine($"harness: {error.Message}");
-            stderr.WriteLine("Try 'harness --help'.");
-            return ExitUsage;
-        }
+        var debug = args.Contains("--debug");
         try
         {
-            // ProcessTerminationTimeout = null: Program owns SIGINT/SIGTERM/SIGHUP. System.CommandLine's
-            // own handler would return 130/143 after 2 s while machines are still being stopped and
-            // unmounted, and the process would exit under them.
-            return await parse.InvokeAsync(new InvocationConfiguration
-            {
-                Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
-            }, cancellationToken);
+            return await RunUnguardedAsync(args, cancellationToken);
         }
         catch (InputException e)
         {
             stderr.WriteLine($"harness: {e.Message}");
+            Stack(e);
             return ExitUsage;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -59,6 +48,111 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             stderr.WriteLine("harness: interrupted");
             return Outcomes.InterruptedExitCode;
         }
+        catch (MachineException e)
+        {
+            stderr.WriteLine($"harness: {OneLine(e.Message)}");
+            Stack(e);
+            return ExitInfrastructure;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stderr.WriteLine($"harness: {OneLine(e.Message)}; check that path's disk (free space: df -h, inodes: df -i) and permissions");
+            Stack(e);
+            return ExitInfrastructure;
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"harness: internal error ({e.GetType().Name}): {OneLine(e.Message)}; rerun with --debug for the stack and report it");
+            Stack(e);
+            return ExitInfrastructure;
+        }
+
+        void Stack(Exception e)
+        {
+            if (debug) stderr.WriteLine(e.ToString());
+        }
+    }
+
+    private static string OneLine(string text) => string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private async Task<int> RunUnguardedAsync(string[] args, CancellationToken cancellationToken)
+    {
+        var root = new RootCommand(
+            "Kernel-patch regression harness: concurrent unaligned O_DIRECT AIO writes, checked sector by sector against a golden model.\n" +
+            "Exit codes (run): 0 all PASS, 1 some FAIL or CRASH, 2 usage or input error, 3 ERROR, 4 nothing decided (SKIP), 130 interrupted.");
+        root.Subcommands.Add(RunCommand(cancellationToken));
+        root.Subcommands.Add(CasesCommand());
+        root.Subcommands.Add(KernelsCommand(cancellationToken));
+        root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
+        root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors) stderr.WriteLine($"harness: {ParseErrorText(error.Message)}");
+            stderr.WriteLine("Try 'harness --help'.");
+            return ExitUsage;
+        }
+        // ProcessTerminationTimeout = null: Program owns SIGINT/SIGTERM/SIGHUP. System.CommandLine's
+        // own handler would return 130/143 after 2 s while machines are still being stopped and
+        // unmounted, and the process would exit under them.
+        return await parse.InvokeAsync(new InvocationConfiguration
+        {
+            Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+        }, cancellationToken);
+    }
+
+    /// <summary>System.CommandLine names .NET types ("System.Nullable`1[System.Int32]"); users need words.</summary>
+    internal static string ParseErrorText(string message)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']*)' as expected type '(?<type>[^']*)'");
+        if (!m.Success) return message;
+        var (value, option, type) = (m.Groups["value"].Value, m.Groups["option"].Value, m.Groups["type"].Value);
+        if (type.Contains("Int32", StringComparison.Ordinal))
+            return value.TrimStart('-').All(char.IsAsciiDigit) && value.TrimStart('-').Length > 0
+                ? $"{option}: {value} is out of range (max {int.MaxValue})"
+                : $"{option}: '{value}' is not a whole number";
+        if (type.Contains("Double", StringComparison.Ordinal)) return $"{option}: '{value}' is not a number";
+        if (type.Contains("Boolean", StringComparison.Ordinal)) return $"{option}: '{value}' is not true or false";
+        return $"{option}: '{value}' is not valid here";
+    }
+
+    /// <summary>A whole-number option within bounds, or null when not given; the error says the range and why.</summary>
+    internal static int? Bounded(ParseResult parse, Option<string?> option, int min, int max, string why)
+    {
+        if (parse.GetValue(option) is not { } text) return null;
+        if (!System.Numerics.BigInteger.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value))
+            throw new InputException(new InputProblem(option.Name, 0, 0, option.Name, $"'{text}' is not a whole number"));
+        if (value < min || value > max)
+            throw new InputException(new InputProblem(option.Name, 0, 0, option.Name, $"{text} is out of range (min {min}, max {max}: {why})"));
+        return (int)value;
+    }
+
+    /// <summary>--image-size: units, a floor, and the free space of the folder the images go to.</summary>
+    internal static long ImageSize(string? text, string workFolder)
+    {
+        if (!ByteSize.TryParse(text, out var bytes, out var error))
+            throw new InputException(new InputProblem("--image-size", 0, 0, "--image-size", error));
+        if (bytes < (16L << 20))
+            throw new InputException(new InputProblem("--image-size", 0, 0, "--image-size", $"{text} is below the least image size, 16MiB"));
+        var existing = Path.GetFullPath(workFolder);
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent) existing = parent;
+        var free = new DriveInfo(existing).AvailableFreeSpace;
+        // The image is sparse, but a case may fill it: a size the disk cannot hold fails part-way.
+        if (bytes > free)
+            throw new InputException(new InputProblem("--image-size", 0, 0, "--image-size",
+                $"{text} is more than the {ByteSize.Format(free >> 20 << 20)} free where images are made ({existing}); lower --image-size or free space (or point --cache elsewhere)"));
+        return bytes;
+    }
+
+    /// <summary>
+    /// Values of a list option that start with '-' are options the parser did not know, swept
+    /// into the list (`--fs ext4 --bogus-opt 3`): name them as unknown options.
+    /// </summary>
+    internal static void RejectSweptOptions(IEnumerable<string> values, string command)
+    {
+        if (values.FirstOrDefault(v => v.StartsWith('-')) is { } unknown)
+            throw new InputException(new InputProblem(unknown, 0, 0, unknown, $"unknown option; 'harness {command} --help' lists the options"));
     }
 
     /// <summary>
@@ -100,7 +194,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             AllowMultipleArgumentsPerToken = true,
         };
         var casesDir = CasesDirOption();
-        var repeats = new Option<int?>("--repeats") { Description = "Iterations per cell, overriding each case's own 'repeats'" };
+        var repeats = new Option<string?>("--repeats") { Description = $"Iterations per cell, overriding each case's own 'repeats' (1 to {MaxRepeats})" };
         var dir = new Option<string?>("--dir") { Description = "Run in this directory (a filesystem you mounted) instead of a fresh loop-mounted image per cell" };
         var imageSize = new Option<string>("--image-size") { Description = "Size of each cell's image file", DefaultValueFactory = _ => "512MiB" };
         var results = new Option<string>("--results") { Description = "Results root; each run gets results/<run-id>/", DefaultValueFactory = _ => "results" };
@@ -110,7 +204,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
         var kernel = new Option<string>("--kernel") { Description = "qemu: kernel spec by name or path (see 'harness kernels list')", DefaultValueFactory = _ => "debian-6.1-cloud" };
         var kernelsDir = KernelsDirOption();
-        var jobs = new Option<int?>("--jobs") { Description = "Cells at once (qemu default: bounded by cores and memory; local: 1)" };
+        var jobs = new Option<string?>("--jobs") { Description = "Cells at once (qemu default: bounded by cores and memory; local: 1)" };
         var qemuOptions = new QemuCliOptions();
 
         var command = new Command("run", "Run cases on filesystems on a machine; print a table and write results/<run-id>/")
@@ -124,12 +218,25 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             var machineKind = parse.GetValue(machine)!;
             if (machineKind is not ("local" or "qemu"))
                 throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu"));
-            if (parse.GetValue(jobs) is < 1)
-                throw new InputException(new InputProblem("--jobs", 0, 0, "--jobs", "must be at least 1"));
-            if (parse.GetValue(repeats) is < 1)
-                throw new InputException(new InputProblem("--repeats", 0, 0, "--repeats", "must be at least 1"));
-            if (!ByteSize.TryParse(parse.GetValue(imageSize), out var imageBytes) || imageBytes < (16L << 20))
-                throw new InputException(new InputProblem("--image-size", 0, 0, "--image-size", $"'{parse.GetValue(imageSize)}' is not a size of at least 16MiB"));
+            var jobsValue = Bounded(parse, jobs, 1, 256, "cells at once; each needs a machine and an image");
+            var repeatsValue = Bounded(parse, repeats, 1, MaxRepeats, "each iteration keeps about 3 MB of reports");
+            RejectSweptOptions(SplitList(parse.GetValue(fs)).Concat(SplitList(parse.GetValue(cases))), "run");
+            if (parse.GetValue(dir) is { } d0 && (parse.GetValue(fault) is not null || machineKind != "local"))
+                throw new InputException(new InputProblem("--dir", 0, 0, "--dir", machineKind != "local"
+                    ? "--dir and --fault work with --machine local only"
+                    : "--fault needs an image (it corrupts the image between write and read-back); drop --dir"));
+            if (machineKind == "local" && parse.GetValue(dir) is { } d1 && !Directory.Exists(d1))
+                throw new InputException(new InputProblem("--dir", 0, 0, "--dir", File.Exists(d1) ? $"{d1} is a file; pass a folder on the filesystem to test" : $"{d1}: no such directory"));
+            var cacheDir = CacheDir(parse.GetValue(cache));
+            ResultStore.CheckFolder("--cache", cacheDir);
+            ResultStore.CheckFolder("--results", parse.GetValue(results)!);
+            var agentBinary = AgentBinary.Default(parse.GetValue(agent));
+            if (parse.GetValue(agent) is not null && machineKind == "local" && agentBinary.Problem() is { } agentProblem)
+                throw new InputException(new InputProblem("--agent", 0, 0, "--agent", agentProblem));
+            // Only an image the harness makes needs room; --dir uses the user's filesystem as it is.
+            var imageBytes = parse.GetValue(dir) is null
+                ? ImageSize(parse.GetValue(imageSize), Path.Combine(cacheDir, "work"))
+                : ByteSize.TryParse(parse.GetValue(imageSize), out var unused) ? unused : 0;
             // An empty matrix ran nothing: never an exit 0.
             var fsNames = SplitList(parse.GetValue(fs)).ToArray();
             if (fsNames.Length == 0)
@@ -145,8 +252,6 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             if (machineKind == "local" && parse.GetValue(dir) is { } directory)
             {
                 // Cells are named after what is mounted there, never after --fs taken on trust.
-                if (!Directory.Exists(directory))
-                    throw new InputException(new InputProblem("--dir", 0, 0, "--dir", $"{directory}: no such directory"));
                 mounted = await MountedFilesystem.DetectAsync(directory, cancellationToken);
                 if (parse.GetResult(fs) is { Implicit: false } && (fsNames.Length != 1 || fsNames[0] != mounted))
                     throw new InputException(new InputProblem("--fs", 0, 0, "--fs",
@@ -158,7 +263,6 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 filesystems = fsNames.Select(FilesystemCatalog.Find).ToArray();
             }
             var faultInjector = parse.GetValue(fault) is { } f ? FaultCatalog.Create(f) : null;
-            var cacheDir = CacheDir(parse.GetValue(cache));
             // Images the harness makes: a case that cannot fit is bad input, before anything runs.
             if (parse.GetValue(dir) is null) CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
@@ -166,8 +270,14 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             int jobCount;
             if (machineKind == "local")
             {
-                target = new LocalMachine(new LocalMachineOptions(AgentBinary.Default(parse.GetValue(agent)), imageBytes, parse.GetValue(dir), faultInjector));
-                jobCount = parse.GetValue(jobs) ?? 1;
+                target = new LocalMachine(new LocalMachineOptions(agentBinary, imageBytes, parse.GetValue(dir), faultInjector));
+                jobCount = jobsValue ?? 1;
+                // The host kernel must be able to mount each filesystem, before any cell starts.
+                if (parse.GetValue(dir) is null && await LocalMachine.FilesystemProblemAsync(filesystems, cancellationToken) is { } fsProblem)
+                {
+                    stderr.WriteLine($"harness: local machine: {fsProblem}");
+                    return ExitInfrastructure;
+                }
             }
             else
             {
@@ -180,7 +290,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);
                     var options = await qemuOptions.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken);
                     target = new QemuMachine(options, stderr);
-                    jobCount = parse.GetValue(jobs) ?? QemuSetup.DefaultJobs(options);
+                    jobCount = jobsValue ?? QemuSetup.DefaultJobs(options);
                 }
                 catch (MachineException e)
                 {
@@ -195,7 +305,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             }
             var executor = new RunExecutor(target, new ResultStore(parse.GetValue(results)!), time, stderr);
             var summary = await executor.RunAsync(
-                new RunRequest(filesystems, selected, parse.GetValue(repeats), Path.Combine(cacheDir, "work"),
+                new RunRequest(filesystems, selected, repeatsValue, Path.Combine(cacheDir, "work"),
                     "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)), jobCount) { MountedFilesystem = mounted },
                 cancellationToken);
             stdout.Write(RunTable.Render(summary.Record));
@@ -213,10 +323,14 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var list = new Command("list", "List the cases: name, pattern, preparation, IOs, queue depth, description") { casesDir };
         list.SetAction(parse =>
         {
-            var all = new CaseCatalog(parse.GetValue(casesDir)!).LoadAll();
+            var scan = new CaseCatalog(parse.GetValue(casesDir)!).Scan();
+            var all = scan.Cases;
             var width = all.Count == 0 ? 4 : all.Max(c => c.Name.Length);
             foreach (var c in all)
                 stdout.WriteLine($"{c.Name.PadRight(width)}  {CaseText.Word(c.Workload.Pattern),-16} {CaseText.Word(c.Workload.Preparation),-9} {c.Workload.IoCount,6} IOs  QD {c.Workload.QueueDepth,-3}  {c.Description}");
+            // A draft that does not validate is listed, not fatal: the other cases still run.
+            foreach (var b in scan.Broken)
+                stdout.WriteLine($"{Path.GetFileNameWithoutExtension(b.File).PadRight(width)}  BROKEN: {b.Reason}");
             return 0;
         });
 

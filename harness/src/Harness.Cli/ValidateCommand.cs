@@ -67,6 +67,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                 throw new InputException(new InputProblem("--min-with", 0, 0, "--min-with",
                     $"--min-with {oldMin} was removed: FIXES now needs the patched failure rate's one-sided 95 % upper bound ≤ --max-residual " +
                     $"(default 0.05, {Statistics.CleanRunsForUpperBound(0.05)} clean runs); use --max-residual instead"));
+            CliApp.RejectSweptOptions(CliApp.SplitList(parse.GetValue(fs)).Concat(CliApp.SplitList(parse.GetValue(cases))), "validate");
             var filesystems = CliApp.SplitList(parse.GetValue(fs)).Select(FilesystemCatalog.Find).ToArray();
             var caseCatalog = new CaseCatalog(parse.GetValue(casesDir)!);
             var selected = CliApp.SplitList(parse.GetValue(cases)).Select(caseCatalog.Find).ToArray();
@@ -83,8 +84,9 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                 var option = PolicyOptions.GetValueOrDefault(e.ParamName ?? "", "validate");
                 throw new InputException(new InputProblem(option, 0, 0, option, $"{e.Message.Split(" (Parameter")[0]} (got {e.ActualValue})"));
             }
-            if (!ByteSize.TryParse(parse.GetValue(imageSize), out var imageBytes))
-                throw new InputException(new InputProblem("--image-size", 0, 0, "--image-size", $"'{parse.GetValue(imageSize)}' is not a size"));
+            ResultStore.CheckFolder("--cache", CliApp.CacheDir(parse.GetValue(cache)));
+            ResultStore.CheckFolder("--results", parse.GetValue(results)!);
+            var imageBytes = CliApp.ImageSize(parse.GetValue(imageSize), Path.Combine(CliApp.CacheDir(parse.GetValue(cache)), "work"));
 
             var catalog = new KernelCatalog(parse.GetValue(kernelsDir)!);
             var withoutSpec = catalog.Find(parse.GetValue(kernel)!);

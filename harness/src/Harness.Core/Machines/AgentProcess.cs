@@ -14,6 +14,17 @@ public sealed record AgentBinary(string Path)
     public static AgentBinary Default(string? overridePath) =>
         new(overridePath ?? Environment.GetEnvironmentVariable("HARNESS_AGENT") ?? System.IO.Path.Combine(AppContext.BaseDirectory, "harness-agent"));
 
+    /// <summary>Why this binary cannot be started (missing, a folder, not executable), or null.</summary>
+    public string? Problem()
+    {
+        if (Directory.Exists(Path)) return $"{Path} is a folder, not the agent binary";
+        if (!File.Exists(Path)) return $"agent binary not found at {Path} (build the solution, or pass --agent / set HARNESS_AGENT)";
+        if (Path.EndsWith(".dll", StringComparison.Ordinal)) return null;
+        const UnixFileMode anyExecute = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(Path) & anyExecute) == 0) return $"{Path} is not executable (chmod +x it, or pass the built harness-agent)";
+        return null;
+    }
+
     public async Task<AgentReport> RunAsync(AgentRequest request, string scratchDirectory, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(scratchDirectory);
@@ -25,14 +36,31 @@ public sealed record AgentBinary(string Path)
         var command = Path.EndsWith(".dll", StringComparison.Ordinal)
             ? Cli.Wrap("dotnet").WithArguments([Path, "run", "--request", requestPath, "--report", reportPath])
             : Cli.Wrap(Path).WithArguments(["run", "--request", requestPath, "--report", reportPath]);
-        if (!File.Exists(Path))
-            throw new MachineException($"agent binary not found at {Path} (build the solution, or pass --agent / set HARNESS_AGENT)");
-        var result = await command.WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(cancellationToken);
+        if (Problem() is { } problem) throw new MachineException(problem);
+        BufferedCommandResult result;
+        try
+        {
+            result = await command.WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(cancellationToken);
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new MachineException($"cannot start the agent {Path}: {e.Message.Split(". ")[0]}", e);
+        }
 
         if (File.Exists(reportPath))
         {
-            var report = JsonSerializer.Deserialize(await File.ReadAllTextAsync(reportPath, cancellationToken), AgentJsonContext.Default.AgentReport);
-            if (report is not null) return report;
+            // A report is the agent's whole answer: a truncated or empty one is the agent's failure
+            // (ERROR), never an exception with a stack.
+            var text = await File.ReadAllTextAsync(reportPath, cancellationToken);
+            try
+            {
+                if (JsonSerializer.Deserialize(text, AgentJsonContext.Default.AgentReport) is { } report) return report;
+            }
+            catch (JsonException e)
+            {
+                throw new MachineException($"agent report {reportPath} is not a whole report ({text.Length} bytes, exit code {result.ExitCode}): {e.Message}", e);
+            }
+            throw new MachineException($"agent report {reportPath} is empty (null), exit code {result.ExitCode}");
         }
         throw new MachineException(
             $"agent exited with code {result.ExitCode} and no report ({command}): {Last(result.StandardError)}");

@@ -25,7 +25,34 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
             return Task.FromResult<string?>($"--dir {options.Directory}: no such directory");
         if (options.Fault is not null && options.Directory is not null)
             return Task.FromResult<string?>("--fault needs an image (it corrupts the image between write and read-back); drop --dir");
+        if (options.Agent.Problem() is { } agent)
+            return Task.FromResult<string?>(agent);
         return Task.FromResult<string?>(null);
+    }
+
+    /// <summary>
+    /// Whether the host kernel can mount each filesystem (in /proc/filesystems, or a module
+    /// modprobe finds) and its mkfs is installed: said before anything runs, with the way out.
+    /// </summary>
+    public static async Task<string?> FilesystemProblemAsync(IEnumerable<FilesystemSpec> filesystems, CancellationToken cancellationToken)
+    {
+        var known = File.Exists("/proc/filesystems")
+            ? (await File.ReadAllLinesAsync("/proc/filesystems", cancellationToken)).Select(l => l.Split('\t').Last().Trim()).ToHashSet()
+            : [];
+        foreach (var fs in filesystems)
+        {
+            if (!known.Contains(fs.MountType))
+            {
+                var (code, _) = await HostCommand.TryRunAsync("modprobe", ["-n", fs.KernelModules.FirstOrDefault() ?? fs.MountType], "/", cancellationToken);
+                if (code != 0)
+                    return $"mount: unknown filesystem type '{fs.MountType}' (error 19: ENODEV): the host kernel {HostInfo.KernelRelease()} has no {fs.Name}; " +
+                           $"use --machine qemu with a kernel that has CONFIG_{fs.Name.ToUpperInvariant()}_FS, or drop {fs.Name} from --fs";
+            }
+            var path = (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':');
+            if (!path.Any(p => File.Exists(Path.Combine(p, fs.MkfsProgram))))
+                return $"{fs.MkfsProgram} is not installed; apt-get install {fs.DebianPackage}, or drop {fs.Name} from --fs";
+        }
+        return null;
     }
 
     public MachineFacts Describe() => new(Kind, HostInfo.KernelRelease(), Environment.ProcessorCount,

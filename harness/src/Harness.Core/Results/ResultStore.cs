@@ -31,10 +31,71 @@ public sealed class ResultStore(string root)
                 var id = n == 1 ? runId : $"{runId}-{n}";
                 var path = Path.Combine(Root, id);
                 if (Directory.Exists(path) || File.Exists(path)) continue;
-                Directory.CreateDirectory(path);
+                try
+                {
+                    Directory.CreateDirectory(path);
+                }
+                catch (IOException e)
+                {
+                    throw new IOException($"results folder {Root}: cannot create the run folder {id}: {e.Message}", e);
+                }
+                ProbeOrRemove(path);
                 return new RunFolder(path);
             }
         }
+    }
+
+    /// <summary>
+    /// A full disk (no blocks or no inodes) is found here, with one probe file, rather than as an
+    /// empty run folder left behind when run.json cannot be written.
+    /// </summary>
+    private static void ProbeOrRemove(string path)
+    {
+        var probe = Path.Combine(path, ".probe");
+        try
+        {
+            using (var f = new FileStream(probe, FileMode.CreateNew, FileAccess.Write)) { f.Write(new byte[4096]); f.Flush(flushToDisk: true); }
+            File.Delete(probe);
+        }
+        catch (IOException e)
+        {
+            try { File.Delete(probe); Directory.Delete(path); } catch (IOException) { /* reported below */ }
+            throw new IOException($"results folder {path}: cannot write records: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Kernel pseudo-filesystems: never a place for results or a cache.</summary>
+    private static readonly string[] PseudoRoots = ["/proc", "/sys", "/dev"];
+
+    /// <summary>
+    /// Checks (and creates) a folder the harness will write to, named by <paramref name="option"/>:
+    /// not a file, not under /proc, /sys or /dev, creatable. Bad input is an <see cref="Yaml.InputException"/>
+    /// naming the option; a disk that cannot take a folder is an <see cref="IOException"/> (exit 3).
+    /// </summary>
+    public static void CheckFolder(string option, string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (PseudoRoots.FirstOrDefault(r => full == r || full.StartsWith(r + "/", StringComparison.Ordinal)) is { } pseudo)
+            throw Bad($"{path} is under {pseudo}, a kernel pseudo-filesystem; pass a folder on a real disk");
+        for (var p = full; p is not null; p = Path.GetDirectoryName(p))
+        {
+            if (File.Exists(p))
+                throw Bad(p == full ? $"{path} is a file; pass a folder (it is created when missing)" : $"{p} is a file, so {path} cannot be a folder; pass another path");
+            if (Directory.Exists(p)) break;
+        }
+        try
+        {
+            Directory.CreateDirectory(full);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw Bad($"cannot create {path}: {e.Message}; pass a folder you can write to");
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{option} {path}: cannot create the folder: {e.Message}", e);
+        }
+        Yaml.InputException Bad(string message) => new(new Yaml.InputProblem(option, 0, 0, option, message));
     }
 
     private readonly Lock _claim = new();

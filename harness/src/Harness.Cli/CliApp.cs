@@ -141,7 +141,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         // The image is sparse, but a case may fill it: a size the disk cannot hold fails part-way.
         if (bytes > free)
             throw new InputException(new InputProblem("--image-size", 0, 0, "--image-size",
-                $"{text} is more than the {ByteSize.Format(free >> 20 << 20)} free where images are made ({existing}); lower --image-size or free space (or point --cache elsewhere)"));
+                $"{text} is more than the {ByteSize.Format(free >> 30 << 30)} free where images are made ({existing}); lower --image-size or free space (or point --cache elsewhere)"));
         return bytes;
     }
 

@@ -39,6 +39,10 @@ public sealed class ResultStore(string root)
                 {
                     throw new IOException($"results folder {Root}: cannot create the run folder {id}: {e.Message}", e);
                 }
+                catch (UnauthorizedAccessException e)
+                {
+                    throw new Yaml.InputException(new Yaml.InputProblem("--results", 0, 0, "--results", $"cannot create {path}: {e.Message}; pass a folder you can write to"));
+                }
                 ProbeOrRemove(path);
                 return new RunFolder(path);
             }
@@ -64,36 +68,25 @@ public sealed class ResultStore(string root)
         }
     }
 
-    /// <summary>Kernel pseudo-filesystems: never a place for results or a cache.</summary>
+    /// <summary>Kernel pseudo-filesystems: never a place for results or a cache (/dev/shm, a tmpfs, is).</summary>
     private static readonly string[] PseudoRoots = ["/proc", "/sys", "/dev"];
 
     /// <summary>
-    /// Checks (and creates) a folder the harness will write to, named by <paramref name="option"/>:
-    /// not a file, not under /proc, /sys or /dev, creatable. Bad input is an <see cref="Yaml.InputException"/>
-    /// naming the option; a disk that cannot take a folder is an <see cref="IOException"/> (exit 3).
+    /// Checks a folder the harness will write to, named by <paramref name="option"/>, without
+    /// creating anything (bad input must leave no trace): not a file, no file on the way to it,
+    /// not under /proc, /sys or /dev. Throws <see cref="Yaml.InputException"/> naming the option.
     /// </summary>
     public static void CheckFolder(string option, string path)
     {
         var full = Path.GetFullPath(path);
-        if (PseudoRoots.FirstOrDefault(r => full == r || full.StartsWith(r + "/", StringComparison.Ordinal)) is { } pseudo)
+        if (PseudoRoots.FirstOrDefault(r => full == r || full.StartsWith(r + "/", StringComparison.Ordinal)) is { } pseudo
+            && !full.StartsWith("/dev/shm/", StringComparison.Ordinal) && full != "/dev/shm")
             throw Bad($"{path} is under {pseudo}, a kernel pseudo-filesystem; pass a folder on a real disk");
         for (var p = full; p is not null; p = Path.GetDirectoryName(p))
         {
             if (File.Exists(p))
                 throw Bad(p == full ? $"{path} is a file; pass a folder (it is created when missing)" : $"{p} is a file, so {path} cannot be a folder; pass another path");
             if (Directory.Exists(p)) break;
-        }
-        try
-        {
-            Directory.CreateDirectory(full);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            throw Bad($"cannot create {path}: {e.Message}; pass a folder you can write to");
-        }
-        catch (IOException e)
-        {
-            throw new IOException($"{option} {path}: cannot create the folder: {e.Message}", e);
         }
         Yaml.InputException Bad(string message) => new(new Yaml.InputProblem(option, 0, 0, option, message));
     }

@@ -23,7 +23,7 @@ public static class ByteSize
     public static bool TryParse(string? text, out long bytes, out string error)
     {
         bytes = 0;
-        error = $"'{text}' is not a size (examples: 4096, 512KiB, 64MiB, 1GiB; units {Units})";
+        error = $"'{text}' is not a size (examples: 4096, 512KiB, 64MiB, 1GiB)";
         if (string.IsNullOrWhiteSpace(text)) return false;
         var t = text.Trim();
         var digits = 0;

@@ -103,7 +103,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     }
 
     /// <summary>System.CommandLine names .NET types ("System.Nullable`1[System.Int32]"); users need words.</summary>
-    internal static string ParseErrorText(string message)
+    public static string ParseErrorText(string message)
     {
         var m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']*)' as expected type '(?<type>[^']*)'");
         if (!m.Success) return message;

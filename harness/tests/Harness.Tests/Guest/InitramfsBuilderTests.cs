@@ -76,7 +76,9 @@ public sealed class InitramfsBuilderTests : IDisposable
 
         Assert.Equal(first, second);
         Assert.Equal(written, File.GetLastWriteTimeUtc(second));
-        Assert.Single(Directory.GetFileSystemEntries(Cache));
+        // One archive and its lock file; no temp file left by either call.
+        Assert.Single(Directory.GetFiles(Cache, "*.cpio"));
+        Assert.Equal([Path.GetFileName(first), Path.GetFileName(first) + ".lock"], Directory.GetFileSystemEntries(Cache).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cached build took {clock.Elapsed}");
     }
 

@@ -30,6 +30,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(CasesCommand());
         root.Subcommands.Add(KernelsCommand(cancellationToken));
         root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
+        root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create());
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -72,7 +72,7 @@ public sealed class InitramfsBuilder(string cacheDirectory, string busybox = "/b
         var archive = Path.Combine(cacheDirectory, $"base-{Fingerprint(inputs)}.cpio");
         if (File.Exists(archive))
         {
-            Cache.LastUse.Mark(archive);
+            Cache.LastUse.MarkFile(archive);
             return archive;
         }
 

@@ -46,7 +46,7 @@ public sealed class KernelFetcher(string cacheDirectory, TextWriter progress)
         if (File.Exists(marker))
         {
             progress.WriteLine($"kernel {spec.Name}: {package.Name} {package.Version} (cached)");
-            Cache.LastUse.Mark(marker);
+            Cache.LastUse.MarkFolder(marker);
         }
         else
         {

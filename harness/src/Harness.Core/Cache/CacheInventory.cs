@@ -43,7 +43,7 @@ public static partial class CacheInventory
         {
             var marker = Path.Combine(dir, ".harness-complete");
             var complete = File.Exists(marker);
-            entries.Add(new CacheEntry(CacheEntryKind.FetchedKernel, dir, Size(dir), complete ? LastUse.OfFolder(marker) : Directory.GetLastWriteTimeUtc(dir),
+            entries.Add(new CacheEntry(CacheEntryKind.FetchedKernel, dir, Size(dir), complete ? LastUse.OfFolder(dir, marker) : Directory.GetLastWriteTimeUtc(dir),
                 complete ? File.ReadAllText(marker).Trim() : "incomplete (an interrupted or running fetch)",
                 InUse(dir, live, attachments, lockFile: CacheLock.For(dir))));
         }
@@ -51,7 +51,7 @@ public static partial class CacheInventory
         {
             var marker = Path.Combine(dir, ".harness-complete");
             var complete = File.Exists(marker);
-            entries.Add(new CacheEntry(CacheEntryKind.BuiltKernel, dir, Size(dir), complete ? LastUse.OfFolder(marker) : Directory.GetLastWriteTimeUtc(dir),
+            entries.Add(new CacheEntry(CacheEntryKind.BuiltKernel, dir, Size(dir), complete ? LastUse.OfFolder(dir, marker) : Directory.GetLastWriteTimeUtc(dir),
                 complete ? BuiltDetail(dir) : "incomplete (a failed or running build)",
                 InUse(dir, live, attachments) ?? (buildRunning ? "a kernel build is running (a source tree is locked)" : null)));
         }

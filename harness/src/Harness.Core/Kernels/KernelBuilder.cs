@@ -46,7 +46,7 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
                      (build.Patches.Count > 0 ? $"; patches {string.Join(", ", build.Patches.Select(Path.GetFileName))}" : "");
         if (TryCached(folder) is { } cached)
         {
-            Cache.LastUse.MarkFolder(Path.Combine(folder, Marker));
+            Cache.LastUse.MarkFolder(folder);
             progress.WriteLine($"kernel {spec.Name}: {cached.Release} (cached build {key[..12]})");
             return cached with { Cached = true };
         }

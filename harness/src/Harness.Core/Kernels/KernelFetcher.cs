@@ -46,7 +46,7 @@ public sealed class KernelFetcher(string cacheDirectory, TextWriter progress)
         if (File.Exists(marker))
         {
             progress.WriteLine($"kernel {spec.Name}: {package.Name} {package.Version} (cached)");
-            Cache.LastUse.MarkFolder(marker);
+            Cache.LastUse.MarkFolder(folder);
         }
         else
         {

@@ -29,11 +29,11 @@ public sealed class QemuSetup(string cacheDirectory, TextWriter progress)
             progress.WriteLine($"kernel {kernel.Name}: no config file found beside the image; not checked for what the guest needs");
         var agent = AgentPath(agentOverride);
         progress.WriteLine($"initramfs: busybox, agent, modules {string.Join(", ", modules)} for {kernel.Release}");
-        var initramfs = await new InitramfsBuilder(Path.Combine(cacheDirectory, "initramfs"))
+        var initramfs = await new InitramfsBuilder(Path.Combine(cacheDirectory, "initramfs"), progress: progress)
             .BuildBaseAsync(kernel, modules, agent, GuestInit.Script, cancellationToken);
         var options = new QemuOptions(kernel, initramfs, Acceleration.Tcg, "", backend, imageSize, cpus, memoryMiB,
             BootTimeout: bootTimeout, IterationDeadline: deadline);
-        var (acceleration, reason) = await AccelerationProbe.DecideAsync(accel, options, Path.Combine(cacheDirectory, "work", "probe"), TimeSpan.FromSeconds(30), cancellationToken);
+        var (acceleration, reason) = await AccelerationProbe.DecideAsync(accel, options, Path.Combine(cacheDirectory, "work", $"probe-{Environment.ProcessId}-{Guid.NewGuid():N}"), TimeSpan.FromSeconds(30), cancellationToken);
         progress.WriteLine($"acceleration: {acceleration.ToString().ToLowerInvariant()} ({reason})");
         return options with { Acceleration = acceleration, AccelerationReason = reason };
     }

@@ -14,9 +14,10 @@ namespace Harness.Guest;
 /// Builds initramfs archives in <c>cacheDirectory</c>, a folder it owns (the harness uses
 /// <c>.cache/initramfs</c>). <paramref name="busybox"/> must be a static busybox (Debian's
 /// busybox-static); <paramref name="runtimeLibraries"/> are sonames the agent loads at run time,
-/// which ldd cannot see (default <see cref="AgentRuntimeLibraries"/>).
+/// which ldd cannot see (default <see cref="AgentRuntimeLibraries"/>). Archives are packed under a
+/// cross-process lock (<c>base-&lt;hash&gt;.cpio.lock</c>); a wait for another process is said on <paramref name="progress"/>.
 /// </summary>
-public sealed class InitramfsBuilder(string cacheDirectory, string busybox = "/bin/busybox", IReadOnlyList<string>? runtimeLibraries = null)
+public sealed class InitramfsBuilder(string cacheDirectory, string busybox = "/bin/busybox", IReadOnlyList<string>? runtimeLibraries = null, TextWriter? progress = null)
 {
     /// <summary>Libraries the agent opens through P/Invoke: libaio for io_submit.</summary>
     public static IReadOnlyList<string> AgentRuntimeLibraries { get; } = ["libaio.so.1"];
@@ -69,9 +70,17 @@ public sealed class InitramfsBuilder(string cacheDirectory, string busybox = "/b
             inputs.Add(($"module {GuestModulePath(module)}", await File.ReadAllBytesAsync(module, cancellationToken)));
 
         var archive = Path.Combine(cacheDirectory, $"base-{Fingerprint(inputs)}.cpio");
-        if (File.Exists(archive)) return archive;
+        if (File.Exists(archive))
+        {
+            Cache.LastUse.MarkFile(archive);
+            return archive;
+        }
 
+        // Two harness processes needing the same archive: one packs it, the other waits and
+        // takes it (the temp file + rename below already keeps readers from half an archive).
         Directory.CreateDirectory(cacheDirectory);
+        using var held = await CacheLock.AcquireAsync(CacheLock.For(archive), progress ?? TextWriter.Null, $"packing {Path.GetFileName(archive)}", cancellationToken);
+        if (File.Exists(archive)) return archive;
         var temp = Path.Combine(cacheDirectory, $".base-{Guid.NewGuid():N}.tmp");
         try
         {

@@ -39,23 +39,28 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
     {
         var build = spec.Build ?? throw new InvalidOperationException($"{spec.SourceFile}: not a kernel built from source");
         if (extraPatch is not null) build = build.WithPatch(Path.GetFullPath(extraPatch));
-        var (tree, sourceId) = await PrepareTreeAsync(spec, cancellationToken);
+        var (tree, sourceId, commit) = await PrepareTreeAsync(spec, cancellationToken);
         var key = await KeyAsync(sourceId, build, cancellationToken);
         var folder = Path.Combine(Images, key);
         var origin = $"built {sourceId}; config {build.BaseConfig}+{string.Join("+", build.Fragments.Select(Path.GetFileName))}" +
                      (build.Patches.Count > 0 ? $"; patches {string.Join(", ", build.Patches.Select(Path.GetFileName))}" : "");
         if (TryCached(folder) is { } cached)
         {
+            Cache.LastUse.MarkFolder(folder);
             progress.WriteLine($"kernel {spec.Name}: {cached.Release} (cached build {key[..12]})");
             return cached with { Cached = true };
         }
 
-        using (await CacheLock.AcquireAsync(tree + ".lock", progress, $"building in {tree}", cancellationToken))
+        // The tree is one per source and shared by every build of it: checkout, reset, apply,
+        // configure and make all happen under its lock, so two processes never interleave there.
+        using (await CacheLock.AcquireAsync(CacheLock.For(tree), progress, $"building in {tree}", cancellationToken))
         {
             if (TryCached(folder) is { } built) return built with { Cached = true };
             var clock = Stopwatch.StartNew();
             Directory.CreateDirectory(folder);
             var log = Path.Combine(folder, "build.log");
+            // checkout only rewrites files that differ between commits: kbuild stays incremental.
+            if (commit is not null) await RunAsync("git", ["-C", tree, "checkout", "-q", "-f", commit], tree, cancellationToken);
             await ApplyPatchesAsync(tree, build.Patches, cancellationToken);
             await ConfigureAsync(tree, build, log, cancellationToken);
             await MakeAsync(tree, spec.Name, log, cancellationToken);
@@ -65,7 +70,10 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
             File.Copy(Path.Combine(tree, ".config"), Path.Combine(folder, "config"), overwrite: true);
             var result = new BuiltKernel(key, release, image, origin, clock.Elapsed.TotalSeconds, false, log);
             await File.WriteAllTextAsync(Path.Combine(folder, "build.json"), JsonSerializer.Serialize(result, Results.ResultStore.Json), cancellationToken);
-            await File.WriteAllTextAsync(Path.Combine(folder, Marker), "", cancellationToken);
+            // The marker, written last, is what makes the folder a cached build for other processes.
+            var marker = Path.Combine(folder, Marker);
+            await File.WriteAllTextAsync(marker + ".tmp", "", cancellationToken);
+            File.Move(marker + ".tmp", marker, overwrite: true);
             progress.WriteLine($"kernel {spec.Name}: built {release} in {clock.Elapsed.TotalSeconds:F0} s ({image})");
             return result;
         }
@@ -79,7 +87,8 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
 
     // ---- source trees ----------------------------------------------------------------
 
-    private async Task<(string Tree, string SourceId)> PrepareTreeAsync(KernelSpec spec, CancellationToken cancellationToken) => spec.Source switch
+    /// <summary>The tree, the source's id, and the commit to check out under the build lock (git sources).</summary>
+    private async Task<(string Tree, string SourceId, string? Commit)> PrepareTreeAsync(KernelSpec spec, CancellationToken cancellationToken) => spec.Source switch
     {
         DebianSourceTree debian => await DebianTreeAsync(debian, cancellationToken),
         GitTree git => await GitTreeAsync(spec, git, cancellationToken),
@@ -87,16 +96,16 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
     };
 
     /// <summary>Debian's source package: apt-get download, unpack the tarball once, make it a git tree.</summary>
-    private async Task<(string, string)> DebianTreeAsync(DebianSourceTree source, CancellationToken cancellationToken)
+    private async Task<(string, string, string?)> DebianTreeAsync(DebianSourceTree source, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Sources);
         var tree = Path.Combine(Sources, source.Package);
         var idFile = Path.Combine(tree, ".harness-source");
-        if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim());
+        if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim(), null);
 
-        using (await CacheLock.AcquireAsync(tree + ".lock", progress, $"unpacking {source.Package}", cancellationToken))
+        using (await CacheLock.AcquireAsync(CacheLock.For(tree), progress, $"unpacking {source.Package}", cancellationToken))
         {
-            if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim());
+            if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim(), null);
             // The same apt access as prebuilt kernels: candidate version, then exactly that .deb.
             var apt = new AptRepository("/var/lib/apt/lists");
             var package = (await apt.FindAsync(source.Package, cancellationToken)).FirstOrDefault(p => p.Name == source.Package)
@@ -118,23 +127,36 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
             await MakeGitTreeAsync(tree, cancellationToken);
             var id = $"{source.Package} {version}";
             await File.WriteAllTextAsync(idFile, id, cancellationToken);
-            return (tree, id);
+            return (tree, id, null);
         }
     }
 
-    /// <summary>A local git repository: one shared clone per repository in the cache, checked out at the ref.</summary>
-    private async Task<(string, string)> GitTreeAsync(KernelSpec spec, GitTree source, CancellationToken cancellationToken)
+    /// <summary>
+    /// A local git repository: one shared clone per repository in the cache (cloned under the tree's
+    /// lock); the ref's commit is checked out by the build, under the same lock.
+    /// </summary>
+    private async Task<(string, string, string?)> GitTreeAsync(KernelSpec spec, GitTree source, CancellationToken cancellationToken)
     {
         if (!Directory.Exists(source.Repository))
             throw new InputException(new InputProblem(spec.SourceFile, 0, 0, "source.git", $"{source.Repository} does not exist"));
         var tree = Path.Combine(Sources, "git-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(source.Repository)))[..12]);
         Directory.CreateDirectory(Sources);
         if (!Directory.Exists(Path.Combine(tree, ".git")))
-            await RunAsync("git", ["clone", "-q", "--shared", "--no-checkout", source.Repository, tree], Sources, cancellationToken);
+        {
+            using (await CacheLock.AcquireAsync(CacheLock.For(tree), progress, $"cloning {source.Repository}", cancellationToken))
+            {
+                if (!Directory.Exists(Path.Combine(tree, ".git")))
+                {
+                    // Cloned beside and renamed: a clone interrupted half-way is never taken for the tree.
+                    var partial = $"{tree}.{Guid.NewGuid():N}.partial";
+                    await RunAsync("git", ["clone", "-q", "--shared", "--no-checkout", source.Repository, partial], Sources, cancellationToken);
+                    if (Directory.Exists(tree)) Directory.Delete(tree, recursive: true);
+                    Directory.Move(partial, tree);
+                }
+            }
+        }
         var commit = (await RunAsync("git", ["-C", tree, "rev-parse", "--verify", source.Ref + "^{commit}"], tree, cancellationToken)).Trim();
-        // checkout only rewrites files that differ between commits: kbuild stays incremental.
-        await RunAsync("git", ["-C", tree, "checkout", "-q", "-f", commit], tree, cancellationToken);
-        return (tree, $"git {source.Repository} {source.Ref} ({commit[..12]})");
+        return (tree, $"git {source.Repository} {source.Ref} ({commit[..12]})", commit);
     }
 
     private async Task MakeGitTreeAsync(string tree, CancellationToken cancellationToken)

@@ -46,10 +46,11 @@ public sealed class KernelFetcher(string cacheDirectory, TextWriter progress)
         if (File.Exists(marker))
         {
             progress.WriteLine($"kernel {spec.Name}: {package.Name} {package.Version} (cached)");
+            Cache.LastUse.MarkFolder(folder);
         }
         else
         {
-            using (await CacheLock.AcquireAsync(folder + ".lock", progress, $"fetching {package.Name}", cancellationToken))
+            using (await CacheLock.AcquireAsync(CacheLock.For(folder), progress, $"fetching {package.Name}", cancellationToken))
             {
                 // Another process may have finished it while this one waited.
                 if (!File.Exists(marker)) await DownloadAndUnpackAsync(spec, package, folder, marker, cancellationToken);
@@ -85,7 +86,10 @@ public sealed class KernelFetcher(string cacheDirectory, TextWriter progress)
         var release = ReleaseOfUnpacked(folder);
         // The .deb has modules.builtin and modules.order but no modules.dep: depmod writes it.
         await HostCommand.RunAsync("/sbin/depmod", ["-b", folder, release], cancellationToken);
-        await File.WriteAllTextAsync(marker, $"{package.Name} {package.Version} {release}\n", cancellationToken);
+        // The marker says "complete": written whole (temp + rename), last.
+        var temp = $"{marker}.{Guid.NewGuid():N}.tmp";
+        await File.WriteAllTextAsync(temp, $"{package.Name} {package.Version} {release}\n", cancellationToken);
+        File.Move(temp, marker);
         progress.WriteLine($"kernel {spec.Name}: ready, release {release}");
     }
 

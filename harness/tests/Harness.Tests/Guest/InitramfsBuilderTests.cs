@@ -76,8 +76,35 @@ public sealed class InitramfsBuilderTests : IDisposable
 
         Assert.Equal(first, second);
         Assert.Equal(written, File.GetLastWriteTimeUtc(second));
-        Assert.Single(Directory.GetFileSystemEntries(Cache));
+        // One archive and its lock file; no temp file left by either call.
+        Assert.Single(Directory.GetFiles(Cache, "*.cpio"));
+        Assert.Equal([Path.GetFileName(first), Path.GetFileName(first) + ".lock"], Directory.GetFileSystemEntries(Cache).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"cached build took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public async Task While_another_process_packs_the_archive_a_second_builder_waits_and_takes_its_archive()
+    {
+        var archive = await new InitramfsBuilder(Cache).BuildBaseAsync(_debian.Kernel, Modules, _agent, Init, CancellationToken.None);
+        File.Delete(archive);
+        var progress = new StringWriter();
+
+        // Held as another harness would hold it while packing (flock: per open file, so this works in one process too).
+        Task<string> waiting;
+        using (var held = CacheLock.TryAcquire(CacheLock.For(archive)))
+        {
+            Assert.NotNull(held);
+            waiting = new InitramfsBuilder(Cache, progress: TextWriter.Synchronized(progress)).BuildBaseAsync(_debian.Kernel, Modules, _agent, Init, CancellationToken.None);
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.False(waiting.IsCompleted, "the builder packed while the lock was held");
+            // The other process finishes: its archive appears, then the lock is released.
+            await File.WriteAllTextAsync(archive, "packed by the other process");
+        }
+        var taken = await waiting;
+
+        Assert.Equal(archive, taken);
+        Assert.Equal("packed by the other process", await File.ReadAllTextAsync(taken));
+        Assert.Contains($"waiting for another harness to finish packing {Path.GetFileName(archive)}", progress.ToString());
     }
 
     [Fact]

@@ -66,6 +66,37 @@ public sealed class KernelBuilderTests : IDisposable
     }
 
     [Fact]
+    public async Task Another_process_building_in_the_tree_holds_off_checkout_and_patching_until_it_is_done()
+    {
+        var repo = await Repo();
+        await File.WriteAllTextAsync(Path.Combine(repo, "fs", "direct-io.c"), "second commit\n");
+        await Git(repo, "commit", "-q", "-a", "-m", "second");
+        var broken = Patch("broken.patch", "--- a/fs/nothing.c\n+++ b/fs/nothing.c\n@@ -1 +1 @@\n-a\n+b\n");
+        KernelSpec Spec(string gitRef) => new("t", "test", new GitTree(repo, gitRef), "kernels/t.yaml") { Build = new KernelBuildSpec("tinyconfig", [], [broken]) };
+        var cache = Path.Combine(_dir, "cache");
+        // First build clones the tree and checks out HEAD (then stops at the patch, before compiling).
+        await Assert.ThrowsAsync<InputException>(() => new KernelBuilder(cache, TextWriter.Null).BuildDetailedAsync(Spec("HEAD"), CancellationToken.None));
+        var tree = Directory.GetDirectories(Path.Combine(cache, "src")).Single();
+        var file = Path.Combine(tree, "fs", "direct-io.c");
+        Assert.Equal("second commit\n", await File.ReadAllTextAsync(file));
+
+        var progress = new StringWriter();
+        Task building;
+        using (var held = CacheLock.TryAcquire(CacheLock.For(tree)))
+        {
+            Assert.NotNull(held);
+            building = new KernelBuilder(cache, TextWriter.Synchronized(progress)).BuildDetailedAsync(Spec("HEAD~1"), CancellationToken.None);
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
+            Assert.False(building.IsCompleted);
+            Assert.Equal("second commit\n", await File.ReadAllTextAsync(file));
+        }
+        await Assert.ThrowsAsync<InputException>(() => building);
+
+        Assert.Equal("line one\nline two\nline three\nline four\n", await File.ReadAllTextAsync(file));
+        Assert.Contains($"waiting for another harness to finish building in {tree}", progress.ToString());
+    }
+
+    [Fact]
     public void Git_apply_complaints_become_one_problem_per_failed_hunk()
     {
         var output = """

@@ -33,7 +33,11 @@ public static class AccelerationProbe
         return (Acceleration.Tcg, why + "; using TCG thread=multi");
     }
 
-    /// <summary>Boots the guest to its marker and stops it; returns seconds to boot, or null on timeout or exit.</summary>
+    /// <summary>
+    /// Boots the guest to its marker and stops it; returns seconds to boot, or null on timeout or exit.
+    /// <paramref name="scratch"/> is the probe's own folder (one per process: two harnesses probe at
+    /// once on a shared cache), deleted when the probe ends.
+    /// </summary>
     public static async Task<double?> ProbeBootAsync(QemuOptions options, string scratch, TimeSpan timeout, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(scratch);
@@ -62,6 +66,8 @@ public static class AccelerationProbe
         {
             await kill.CancelAsync();
             try { await qemu; } catch (OperationCanceledException) { }
+            try { Directory.Delete(scratch, recursive: true); }
+            catch (IOException) { /* scratch only */ }
         }
     }
 }

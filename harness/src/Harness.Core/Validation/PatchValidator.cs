@@ -90,7 +90,11 @@ public sealed record ValidationRecord(
     MachineFacts Machine,
     VerdictPolicy Policy,
     IReadOnlyList<PairVerdict> Pairs,
-    bool Interrupted);
+    bool Interrupted)
+{
+    /// <summary>Shape of this record (<see cref="Results.RecordFormat"/>).</summary>
+    public int FormatVersion { get; init; } = Results.RecordFormat.Current;
+}
 
 public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWriter progress)
 {

@@ -232,23 +232,23 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     /// </summary>
     private static ParseResult ResumeParse(Command command, ParseResult given, string folder, Option resume, Option budget)
     {
-        static InputException Problem(string message) => new(new InputProblem("--resume", 0, 0, "--resume", message));
+        InputException Problem(string message) => new(new InputProblem(folder, 0, 0, "--resume", message));
         var extra = given.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
             .Where(o => !o.Implicit && o.Option != resume && o.Option != budget).Select(o => o.Option.Name).ToArray();
         if (extra.Length > 0)
-            throw Problem($"{string.Join(", ", extra)} cannot be changed when resuming: the run's options come from {Path.Combine(folder, "run.json")}; only --budget may be added");
+            throw Problem($"{string.Join(", ", extra)} cannot be changed when resuming: the run's options come from its run.json; only --budget may be added");
         if (!File.Exists(Path.Combine(folder, "run.json")))
-            throw Problem($"{folder}: no run.json here; pass a run folder, results/<run-id>");
+            throw Problem("no run.json here; pass a run folder, results/<run-id>");
         RunRecord recorded;
         try { recorded = RunJournal.ReadRun(folder); }
-        catch (RecordFormatException e) { throw Problem(e.Message); }
+        catch (RecordFormatException e) { throw new InputException(new InputProblem(e.RecordPath, 0, 0, "--resume", e.Message[(e.RecordPath.Length + 2)..])); }
         if (recorded.Arguments.Count == 0)
-            throw Problem($"{folder}: run {recorded.RunId} was recorded without its arguments (format version 0, before --resume existed); it cannot be resumed, start a new run");
+            throw Problem($"run {recorded.RunId} was recorded without its arguments (format version 0, before --resume existed); it cannot be resumed, start a new run");
         if (recorded.WorkingDirectory is { } cwd && Path.GetFullPath(cwd) != Path.GetFullPath(Environment.CurrentDirectory))
             throw Problem($"run {recorded.RunId} was started in {cwd}, and its arguments may be relative to it; cd {cwd} and resume from there");
         var parse = command.Parse(recorded.Arguments.ToArray());
         if (parse.Errors.Count > 0)
-            throw Problem($"{folder}: its recorded arguments no longer parse ({parse.Errors[0].Message}); start a new run");
+            throw Problem($"its recorded arguments no longer parse ({parse.Errors[0].Message}); start a new run");
         return parse;
     }
 

@@ -22,7 +22,7 @@ Console.CancelKeyPress += (_, e) =>
         Console.Error.WriteLine("still stopping: unmounting and detaching so nothing is left behind (Ctrl-C once more to abort at once)");
         return;
     }
-    Console.Error.WriteLine("cancelling: stopping the current cell and keeping finished results (Ctrl-C again to abort)");
+    Console.Error.WriteLine("cancelling: stopping the current cell and keeping finished results (Ctrl-C twice more to abort at once)");
     cancel.Cancel();
 };
 // SIGTERM (CI timeouts, `kill`) and SIGHUP get the same graceful path: without it the

@@ -29,7 +29,7 @@ public static class RecordFormat
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new RecordFormatException(path, $"is not a record (a JSON {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}, not an object)");
             var version = 0;
-            if (doc.RootElement.TryGetProperty("formatVersion", out var v) && !v.TryGetInt32(out version))
+            if (doc.RootElement.TryGetProperty("formatVersion", out var v) && (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out version)))
                 throw new RecordFormatException(path, $"formatVersion {v.GetRawText()} is not a whole number");
             if (version > Current)
                 throw new RecordFormatException(path, $"has format version {version}; this harness reads versions 0 to {Current}: use the harness that wrote it, or a newer one");

@@ -155,22 +155,22 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
     /// </summary>
     private static (RunFolder Folder, RunRecord Record) OpenForResume(string path, IReadOnlyList<CellInput> inputs)
     {
-        static Yaml.InputException Problem(string message) => new(new Yaml.InputProblem("--resume", 0, 0, "--resume", message));
-        if (!File.Exists(Path.Combine(path, "run.json"))) throw Problem($"{path}: no run.json here; pass a run folder, results/<run-id>");
+        Yaml.InputException Problem(string message) => new(new Yaml.InputProblem(path, 0, 0, "--resume", message));
+        if (!File.Exists(Path.Combine(path, "run.json"))) throw Problem($"no run.json here; pass a run folder, results/<run-id>");
         RunRecord recorded;
         try { recorded = RunJournal.ReadRun(path); }
-        catch (RecordFormatException e) { throw Problem(e.Message); }
+        catch (RecordFormatException e) { throw new Yaml.InputException(new Yaml.InputProblem(e.RecordPath, 0, 0, "--resume", e.Message[(e.RecordPath.Length + 2)..])); }
         if (RunLock.Read(path, out _) is { } owner && RunLock.IsAlive(owner))
-            throw Problem($"{path}: run {recorded.RunId} is still running (pid {owner.Pid}); wait for it or stop it first");
+            throw Problem($"run {recorded.RunId} is still running (pid {owner.Pid}); wait for it or stop it first");
         if (recorded.Outcome is not null && !recorded.Interrupted)
-            throw Problem($"{path}: run {recorded.RunId} finished ({Outcomes.Word(recorded.Outcome.Value)}); nothing to resume");
+            throw Problem($"run {recorded.RunId} finished ({Outcomes.Word(recorded.Outcome.Value)}); nothing to resume");
         var was = recorded.Inputs.Select(i => (i.CellId, i.CaseSha256, i.Seed, i.Repeats)).ToArray();
         var now = inputs.Select(i => (i.CellId, i.CaseSha256, i.Seed, i.Repeats)).ToArray();
         if (!was.SequenceEqual(now))
         {
             var changed = was.Zip(now).Where(p => p.First != p.Second).Select(p => p.First.CellId).FirstOrDefault()
                 ?? (was.Length != now.Length ? $"{was.Length} planned cells, now {now.Length}" : "?");
-            throw Problem($"{path}: the matrix changed since run {recorded.RunId} started ({changed}: case file, seed or repeats differ); a resumed run must finish the same cells, so start a new run instead");
+            throw Problem($"the matrix changed since run {recorded.RunId} started ({changed}: case file, seed or repeats differ); a resumed run must finish the same cells, so start a new run instead");
         }
         return (new RunFolder(Path.GetFullPath(path)), recorded);
     }

@@ -25,7 +25,11 @@ public sealed record ValidationRequest(
     VerdictPolicy Policy,
     string WorkDirectory,
     string CommandLine,
-    bool Parallel);
+    bool Parallel)
+{
+    /// <summary>--budget: after it the looks stop; a pair not decided by then is INCONCLUSIVE with its partial counts.</summary>
+    public TimeSpan? Budget { get; init; }
+}
 
 /// <summary>
 /// The counts and verdict after one look, with the patched side's residual bound as printed
@@ -92,6 +96,9 @@ public sealed record ValidationRecord(
     IReadOnlyList<PairVerdict> Pairs,
     bool Interrupted)
 {
+    /// <summary>--budget ran out first: undecided pairs are INCONCLUSIVE with what they counted; pairs never started are missing.</summary>
+    public bool BudgetReached { get; init; }
+
     /// <summary>Shape of this record (<see cref="Results.RecordFormat"/>).</summary>
     public int FormatVersion { get; init; } = Results.RecordFormat.Current;
 }
@@ -125,15 +132,30 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
 
         var pairs = new List<PairVerdict>();
         var interrupted = false;
+        // --budget stops the looks like Ctrl-C does, but what it leaves is a verdict: INCONCLUSIVE with the counts so far.
+        using var budget = request.Budget is { } b ? new CancellationTokenSource(b, time) : new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
+        bool BudgetOnly() => budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested;
         try
         {
             foreach (var fs in request.Filesystems)
             foreach (var @case in request.Cases)
             {
-                var pair = await RunPairAsync(folder, request with { WorkDirectory = System.IO.Path.Combine(request.WorkDirectory, runId) }, fs, @case, cancellationToken);
+                if (BudgetOnly()) break;
+                var pair = await RunPairAsync(folder, request with { WorkDirectory = System.IO.Path.Combine(request.WorkDirectory, runId) }, fs, @case, stop.Token);
+                if (BudgetOnly() && pair.End == LoopEnd.Interrupted)
+                {
+                    pair = pair with
+                    {
+                        Verdict = PatchVerdict.Inconclusive,
+                        Reason = $"budget reached ({request.Budget}) after {pair.Looks.Count} look(s), without {pair.Without.Failures}/{pair.Without.Runs} failed, with {pair.With.Failures}/{pair.With.Runs}: too few runs to decide; {pair.Reason}",
+                    };
+                    _progress.WriteLine($"  {fs.Name}/{@case.Name}: {pair.Reason}");
+                }
                 pairs.Add(pair);
                 record = record with { Pairs = pairs.ToArray() };
                 await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
+                if (BudgetOnly()) break;
                 if (pair.End == LoopEnd.Interrupted || cancellationToken.IsCancellationRequested) { interrupted = true; break; }
             }
         }
@@ -143,7 +165,8 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             {
                 Pairs = pairs.ToArray(),
                 Finished = time.GetUtcNow(),
-                Interrupted = interrupted || cancellationToken.IsCancellationRequested || pairs.Count < request.Filesystems.Count * request.Cases.Count,
+                BudgetReached = BudgetOnly(),
+                Interrupted = interrupted || cancellationToken.IsCancellationRequested || (!BudgetOnly() && pairs.Count < request.Filesystems.Count * request.Cases.Count),
             };
             await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
         }

@@ -52,6 +52,17 @@ public static class StaleResources
         }
         var prefix = info.WorkFolder + "/";
 
+        // Orphans first (an agent still writing, a QEMU still running): they keep the mount busy and
+        // would outlive the run. Only processes whose command line names this run's work folder (QEMU's
+        // disk) or is the agent's "--request <results>/..." of this run: a user's `tail` of a log is left alone.
+        string[] signatures = [prefix, "--request " + info.ResultsFolder + "/"];
+        foreach (var (pid, command) in ProcessesNaming(signatures))
+        {
+            var killed = await HostCommand.TryRunAsync("kill", ["-KILL", pid.ToString(CultureInfo.InvariantCulture)], "/", cancellationToken);
+            Say(new ReleasedResource("process", pid.ToString(CultureInfo.InvariantCulture), info.RunId, killed.ExitCode == 0, command.Length > 120 ? command[..120] + "..." : command));
+        }
+        for (var i = 0; i < 25 && ProcessesNaming(signatures).Count > 0; i++) await Task.Delay(100, cancellationToken);
+
         // Deepest mount first (a mount inside a mount would keep the outer one busy).
         foreach (var (mountPoint, source) in Mounts().Where(m => m.MountPoint.StartsWith(prefix, StringComparison.Ordinal)).OrderByDescending(m => m.MountPoint.Length))
         {
@@ -99,6 +110,21 @@ public static class StaleResources
             Say(new ReleasedResource("work folder", info.WorkFolder, info.RunId, false, e.Message));
         }
         return done;
+    }
+
+    /// <summary>Processes (not this one) whose command line contains one of the paths.</summary>
+    internal static IReadOnlyList<(int Pid, string Command)> ProcessesNaming(IReadOnlyList<string> paths)
+    {
+        var list = new List<(int, string)>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == Environment.ProcessId) continue;
+            string command;
+            try { command = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Trim(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+            if (command.Length > 0 && paths.Any(p => command.Contains(p, StringComparison.Ordinal)) && RunLock.ProcessStart(pid) is not null) list.Add((pid, command));
+        }
+        return list;
     }
 
     /// <summary>Mount points and sources from /proc/self/mountinfo (octal escapes undone).</summary>

@@ -16,7 +16,8 @@ public sealed class ResultStore(string root)
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
-    public string Root { get; } = root;
+    /// <summary>Absolute: run folders are named in lock files and in the agent's command line, read later from elsewhere.</summary>
+    public string Root { get; } = Path.GetFullPath(root);
 
     /// <summary>
     /// Creates a new, empty folder for a run. Ids carry the second and the process id, so two runs

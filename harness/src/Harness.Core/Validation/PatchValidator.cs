@@ -125,6 +125,9 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             request.With.Machine.Describe(), request.Policy, [], false);
         var path = System.IO.Path.Combine(folder.Path, "validation.json");
         await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
+        // The lock lets a later harness kill this run's QEMUs and delete its images if this process is killed.
+        var workRoot = System.IO.Path.Combine(request.WorkDirectory, runId);
+        await RunLock.TakeAsync(runId, workRoot, folder.Path, time, CancellationToken.None);
         _progress.WriteLine($"validate {runId}: without = {request.Without.Kernel.Origin}");
         _progress.WriteLine($"                 with    = {request.With.Kernel.Origin}");
         if (request.Control is { } control) _progress.WriteLine($"                 control = {control.Kernel.Origin}");
@@ -142,7 +145,7 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             foreach (var @case in request.Cases)
             {
                 if (BudgetOnly()) break;
-                var pair = await RunPairAsync(folder, request with { WorkDirectory = System.IO.Path.Combine(request.WorkDirectory, runId) }, fs, @case, stop.Token);
+                var pair = await RunPairAsync(folder, request with { WorkDirectory = workRoot }, fs, @case, stop.Token);
                 if (BudgetOnly() && pair.End == LoopEnd.Interrupted)
                 {
                     pair = pair with
@@ -169,6 +172,9 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
                 Interrupted = interrupted || cancellationToken.IsCancellationRequested || (!BudgetOnly() && pairs.Count < request.Filesystems.Count * request.Cases.Count),
             };
             await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
+            try { if (Directory.Exists(workRoot)) Directory.Delete(workRoot, recursive: true); }
+            catch (IOException) { /* scratch only; its lock lets a later run release it */ }
+            RunLock.Drop(folder.Path);
         }
         return (record, folder.Path);
     }

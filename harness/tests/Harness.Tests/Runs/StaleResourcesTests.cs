@@ -77,6 +77,31 @@ public sealed class StaleResourcesTests : IDisposable
         Assert.True(File.Exists(Path.Combine(live.Path, RunLock.FileName)));
     }
 
+    [Fact]
+    public async Task Orphans_of_an_abandoned_run_are_killed_and_a_users_process_reading_its_results_is_not()
+    {
+        var work = Path.Combine(_root, "work");
+        var results = new ResultStore(Path.Combine(_root, "results")).Create("dead");
+        var deadWork = Directory.CreateDirectory(Path.Combine(work, results.Id)).FullName;
+        await WriteLock(new RunLockInfo(results.Id, DeadPid(), 1, deadWork, results.Path, DateTimeOffset.UnixEpoch), deadWork, null);
+        // $0 of sh carries the path into the command line, as QEMU's -drive file=<work>/... does.
+        using var orphan = Process.Start("sh", ["-c", "sleep 60", Path.Combine(deadWork, "disk.img")])!;
+        using var user = Process.Start("sh", ["-c", "sleep 60", Path.Combine(results.Path, "cells", "console.log")])!;
+        try
+        {
+            var released = await StaleResources.ReleaseAsync(work, TextWriter.Null, CancellationToken.None);
+
+            Assert.True(orphan.WaitForExit(5000), "the orphan of the dead run must be killed");
+            Assert.False(user.HasExited, "a process that only reads the run's results is not the run's");
+            Assert.Contains(released, r => r.Kind == "process" && r.Path == orphan.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        finally
+        {
+            if (!user.HasExited) user.Kill();
+            if (!orphan.HasExited) orphan.Kill();
+        }
+    }
+
     private static async Task WriteLock(RunLockInfo info, string work, string? results)
     {
         await AtomicFile.WriteJsonAsync(Path.Combine(work, RunLock.FileName), info, CancellationToken.None);

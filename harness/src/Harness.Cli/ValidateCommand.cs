@@ -113,6 +113,8 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                     filesystems, selected, policy, Path.Combine(cacheDir, "work"),
                     "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)),
                     Parallel: !parse.GetValue(sequential)) { Budget = parse.GetValue(budget) };
+                // Runs killed earlier left QEMUs, images and work folders: release them first.
+                await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
                 var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
                 stdout.Write(ValidationTable.Render(record));
                 stdout.WriteLine($"results: {path}");

@@ -119,11 +119,12 @@ public sealed class CrashSafetyTests : IDisposable
         Assert.True(Environment.IsPrivilegedProcess, "needs root (loop mounts)");
         var clock = Stopwatch.StartNew();
 
-        var result = await Harness.RunAsync(_scratch, RunArgs("seed,generic-240", 500, "--budget", "6s"));
+        var result = await Harness.RunAsync(_scratch, RunArgs("seed,generic-240", 500, "--budget", "15s"));
 
         // The first cell stopped between iterations, the second never started: nothing decided (4), not "interrupted" (130).
         Assert.True(result.Code == 4, $"exit {result.Code}\n{result.Err}");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(15), $"stopped after {clock.Elapsed}, before the budget");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(120), $"took {clock.Elapsed}"); // 500 iterations would take many minutes
         Assert.Contains("budget reached", result.Err);
         var run = RunJournal.ReadRun(Directory.GetDirectories(Results).Single());
         Assert.True(run.BudgetReached);
@@ -131,7 +132,7 @@ public sealed class CrashSafetyTests : IDisposable
         var cell = Assert.Single(run.Cells);
         Assert.Equal("ext4-seed", cell.Input.CellId);
         Assert.True(cell.Interrupted);
-        Assert.True(cell.Passed >= 1, "a 6 s budget leaves time for at least one iteration");
+        Assert.True(cell.Passed >= 1, $"a 15 s budget leaves time for at least one iteration (about 2 s each, idle)\n{result.Err}");
         Assert.Equal(cell.Passed, Directory.GetFiles(Path.Combine(Directory.GetDirectories(Results).Single(), "cells", "ext4-seed"), "iteration-*.json").Length);
         await AssertNoLeakAsync();
     }

@@ -11,6 +11,17 @@ using Xunit;
 
 namespace Harness.Tests.EndToEnd;
 
+/// <summary>
+/// Alone, after the parallel tests: these kill processes mid-write and time a budget, and the
+/// bursts of mkfs, mount and writeback they make disturb the fault tests' timing (io-error).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class CrashSafetyCollection
+{
+    public const string Name = "crash safety (serial)";
+}
+
+[Collection(CrashSafetyCollection.Name)]
 public sealed class CrashSafetyTests : IDisposable
 {
     private readonly string _scratch = Directory.CreateTempSubdirectory("harness-crash-").FullName;

@@ -1,7 +1,8 @@
-// `harness cache status | gc`: what the cache and the results folder hold, and pruning them.
+// `harness cache status | gc | release`: what the cache and the results folder hold, and pruning them.
 // status lists kernels (fetched, built, .debs) with size and last use, source trees, initramfs
 // archives, the agent, ccache, work folders (and whether their run is alive) and run folders;
-// gc deletes by the rules in Cache/CacheGc.cs, and --dry-run prints the same lines without deleting.
+// gc deletes by the rules in Cache/CacheGc.cs, and --dry-run prints the same lines without deleting;
+// release frees what killed runs left (mounts, loop devices, work folders: Machines/StaleResources.cs).
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
@@ -13,7 +14,7 @@ namespace Harness.Cli;
 
 public sealed class CacheCommand(TextWriter stdout, TextWriter stderr, TimeProvider time)
 {
-    public Command Create()
+    public Command Create(CancellationToken cancellationToken)
     {
         var statusCache = CacheOption();
         var statusResults = ResultsOption();
@@ -59,7 +60,16 @@ public sealed class CacheCommand(TextWriter stdout, TextWriter stderr, TimeProvi
                              (policy is { KeepLast: null, OlderThan: null, UnusedFor: null } ? " (only leftovers: give --keep-last, --older-than or --unused-for to prune runs and kernels)" : ""));
             return failures.Count == 0 ? 0 : CliApp.ExitInfrastructure;
         });
-        return new Command("cache", "Show and prune the cache (kernels, initramfs, work folders) and old run folders") { status, gc };
+        var releaseCache = CacheOption();
+        var release = new Command("release", "Release what killed runs left: their mounts and loop devices under the cache's work folder, their work folders; mark their run.json interrupted") { releaseCache };
+        release.SetAction(async (parse, _) =>
+        {
+            var released = await Machines.StaleResources.ReleaseAsync(Path.Combine(CliApp.CacheDir(parse.GetValue(releaseCache)), "work"), stdout, cancellationToken);
+            if (released.Count == 0) stdout.WriteLine("nothing to release: no work folder of a run whose process is gone");
+            // 3 when something could not be released: the lines above say what and how.
+            return released.All(r => r.Released) ? 0 : CliApp.ExitInfrastructure;
+        });
+        return new Command("cache", "Show, prune and release the cache (kernels, initramfs, work folders) and old run folders") { status, gc, release };
     }
 
     private static Option<string?> CacheOption() => new("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache)" };
@@ -79,8 +89,9 @@ public sealed class CacheCommand(TextWriter stdout, TextWriter stderr, TimeProvi
     private static TimeSpan? Duration(string? text, string option)
     {
         if (text is null) return null;
-        if (!CacheDuration.TryParse(text, out var duration))
-            throw new InputException(new InputProblem(option, 0, 0, option, $"'{text}' is not an age; use a number with d, h, m or s (30d, 12h, 90m, 600s; plain numbers are seconds)"));
+        // The one duration syntax of every time option (Yaml/Duration.cs).
+        if (!Yaml.Duration.TryParse(text, out var duration))
+            throw new InputException(new InputProblem(option, 0, 0, option, $"'{text}' is not an age; use {Yaml.Duration.Expected}, at most {Yaml.Duration.Format(Yaml.Duration.Max)}"));
         return duration;
     }
 

@@ -84,7 +84,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(CasesCommand());
         root.Subcommands.Add(KernelsCommand(cancellationToken));
         root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
-        root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create());
+        root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create(cancellationToken));
         root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
 
         var parse = root.Parse(args);
@@ -207,15 +207,19 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var kernelsDir = KernelsDirOption();
         var jobs = new Option<string?>("--jobs") { Description = "Cells at once (qemu default: bounded by cores and memory; local: 1)" };
         var qemuOptions = new QemuCliOptions();
+        var resume = new Option<string?>("--resume") { Description = "Finish an interrupted run: results/<run-id>; runs only its missing cells and iterations, with the run's own options (only --budget may be added)" };
+        var budget = DurationOption.Optional("--budget", "Stop cleanly after this long: no new cell starts, running cells stop between iterations; the outcome is what finished");
 
         var command = new Command("run", "Run cases on filesystems on a machine; print a table and write results/<run-id>/")
         {
             machine, fs, cases, casesDir, repeats, dir, imageSize, results, cache, agent, fault,
-            kernel, kernelsDir, jobs,
+            kernel, kernelsDir, jobs, resume, budget,
         };
         foreach (var option in qemuOptions.All) command.Options.Add(option);
-        command.SetAction(async (parse, _) =>
+        command.SetAction(async (given, _) =>
         {
+            // --resume: the run's own recorded arguments rebuild the same matrix; RunExecutor checks it is the same.
+            var parse = given.GetValue(resume) is { } resumeFrom ? ResumeParse(command, given, resumeFrom, resume, budget) : given;
             var machineKind = parse.GetValue(machine)!;
             if (machineKind is not ("local" or "qemu"))
                 throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu"));
@@ -304,18 +308,58 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 stderr.WriteLine($"harness: {machineKind} machine: {problem}");
                 return ExitInfrastructure;
             }
+            // Runs killed earlier (kill -9, a crash) left mounts, loop devices and images: release them first.
+            await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
             var executor = new RunExecutor(target, new ResultStore(parse.GetValue(results)!), time, stderr);
             var summary = await executor.RunAsync(
                 new RunRequest(filesystems, selected, repeatsValue, Path.Combine(cacheDir, "work"),
-                    "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)), jobCount) { MountedFilesystem = mounted },
+                    "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)), jobCount)
+                {
+                    MountedFilesystem = mounted,
+                    Arguments = RunArguments(parse),
+                    Budget = given.GetValue(budget),
+                    ResumeFrom = given.GetValue(resume),
+                },
                 cancellationToken);
             stdout.Write(RunTable.Render(summary.Record));
             stdout.WriteLine($"results: {summary.ResultsPath}");
-            // 0 only when every planned cell ran and passed; an interrupted run has its own code.
-            if (summary.Record.Interrupted) return Outcomes.InterruptedExitCode;
+            // 0 only when every planned cell ran and passed; an interrupted run has its own code. A
+            // budget that ran out is no interruption: the outcome of what finished decides (4 when nothing did).
+            if (summary.Record.Interrupted && !summary.Record.BudgetReached) return Outcomes.InterruptedExitCode;
             return Outcomes.ExitCode(summary.Record.Outcome ?? Outcome.Error);
         });
         return command;
+    }
+
+    /// <summary>The `run` arguments as typed, without the command word: what --resume parses again.</summary>
+    private static string[] RunArguments(ParseResult parse) =>
+        parse.Tokens.SkipWhile(t => t.Type == System.CommandLine.Parsing.TokenType.Command).Select(t => t.Value).ToArray();
+
+    /// <summary>
+    /// The parse of the run being resumed: its recorded arguments, from the same working directory
+    /// (they may hold relative paths). Any other option beside --resume and --budget is refused,
+    /// since it would make the finished part and the rest two different runs.
+    /// </summary>
+    private static ParseResult ResumeParse(Command command, ParseResult given, string folder, Option resume, Option budget)
+    {
+        InputException Problem(string message) => new(new InputProblem(folder, 0, 0, "--resume", message));
+        var extra = given.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+            .Where(o => !o.Implicit && o.Option != resume && o.Option != budget).Select(o => o.Option.Name).ToArray();
+        if (extra.Length > 0)
+            throw Problem($"{string.Join(", ", extra)} cannot be changed when resuming: the run's options come from its run.json; only --budget may be added");
+        if (!File.Exists(Path.Combine(folder, "run.json")))
+            throw Problem("no run.json here; pass a run folder, results/<run-id>");
+        RunRecord recorded;
+        try { recorded = RunJournal.ReadRun(folder); }
+        catch (RecordFormatException e) { throw new InputException(new InputProblem(e.RecordPath, 0, 0, "--resume", e.Message[(e.RecordPath.Length + 2)..])); }
+        if (recorded.Arguments.Count == 0)
+            throw Problem($"run {recorded.RunId} was recorded without its arguments (format version 0, before --resume existed); it cannot be resumed, start a new run");
+        if (recorded.WorkingDirectory is { } cwd && Path.GetFullPath(cwd) != Path.GetFullPath(Environment.CurrentDirectory))
+            throw Problem($"run {recorded.RunId} was started in {cwd}, and its arguments may be relative to it; cd {cwd} and resume from there");
+        var parse = command.Parse(recorded.Arguments.ToArray());
+        if (parse.Errors.Count > 0)
+            throw Problem($"its recorded arguments no longer parse ({parse.Errors[0].Message}); start a new run");
+        return parse;
     }
 
     private Command CasesCommand()

@@ -12,21 +12,16 @@ public sealed class QemuCliOptions
     public Option<string> Backend { get; } = new("--backend") { Description = "qemu: test disk backend, aio=threads|native|io_uring,cache=none|writeback|writethrough|directsync|unsafe", DefaultValueFactory = _ => "aio=threads,cache=none" };
     public Option<int> Memory { get; } = new("--memory") { Description = "qemu: guest memory, MiB", DefaultValueFactory = _ => 1024 };
     public Option<int> Cpus { get; } = new("--cpus") { Description = "qemu: guest CPUs", DefaultValueFactory = _ => 2 };
-    public Option<int> BootTimeout { get; } = new("--boot-timeout") { Description = "qemu: seconds to the guest's boot marker", DefaultValueFactory = _ => 120 };
-    public Option<int> Deadline { get; } = new("--deadline") { Description = "qemu: seconds without a result before the cell is stopped (ERROR workload-deadline unless the kernel reported why)", DefaultValueFactory = _ => 600 };
+    public Option<TimeSpan> BootTimeout { get; } = DurationOption.WithDefault("--boot-timeout", "qemu: time to the guest's boot marker", TimeSpan.FromSeconds(120));
+    public Option<TimeSpan> Deadline { get; } = DurationOption.WithDefault("--deadline", "qemu: time without a result before the cell is stopped (ERROR workload-deadline unless the kernel reported why)", TimeSpan.FromSeconds(600));
 
-    public Option<int?> HungTaskTimeout { get; } = new("--hung-task-timeout")
-    {
-        Description = "qemu: the guest's hung_task_timeout_secs; a hung-task report is a CRASH only if the test disk also stood still that long (default 60 under TCG, 30 under KVM)",
-    };
+    public Option<TimeSpan?> HungTaskTimeout { get; } = DurationOption.Optional("--hung-task-timeout",
+        "qemu: the guest's hung_task_timeout_secs, whole seconds; a hung-task report is a CRASH only if the test disk also stood still that long (default 60 under TCG, 30 under KVM)",
+        minimum: TimeSpan.FromSeconds(5));
 
     public QemuCliOptions()
     {
         Accel.AcceptOnlyFromAmong("auto", "kvm", "tcg");
-        HungTaskTimeout.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int?>() is < 5) r.AddError("--hung-task-timeout must be at least 5 seconds");
-        });
     }
 
     public IEnumerable<Option> All => [Accel, Backend, Memory, Cpus, BootTimeout, Deadline, HungTaskTimeout];
@@ -35,7 +30,8 @@ public sealed class QemuCliOptions
         string? agent, long imageBytes, CancellationToken cancellationToken)
     {
         var options = await setup.PrepareAsync(kernel, filesystems, agent, parse.GetValue(Accel)!, BlockBackend.Parse(parse.GetValue(Backend)!), imageBytes,
-            parse.GetValue(Cpus), parse.GetValue(Memory), TimeSpan.FromSeconds(parse.GetValue(BootTimeout)), TimeSpan.FromSeconds(parse.GetValue(Deadline)), cancellationToken);
-        return parse.GetValue(HungTaskTimeout) is { } seconds ? options with { HungTaskTimeout = TimeSpan.FromSeconds(seconds) } : options;
+            parse.GetValue(Cpus), parse.GetValue(Memory), parse.GetValue(BootTimeout), parse.GetValue(Deadline), cancellationToken);
+        // The guest's sysctl takes whole seconds.
+        return parse.GetValue(HungTaskTimeout) is { } hung ? options with { HungTaskTimeout = TimeSpan.FromSeconds(Math.Ceiling(hung.TotalSeconds)) } : options;
     }
 }

@@ -45,6 +45,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
         var cache = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache)" };
         var agent = new Option<string?>("--agent") { Description = "NativeAOT agent binary (default .cache/agent/harness-agent)" };
         var qemu = new QemuCliOptions();
+        var budget = DurationOption.Optional("--budget", "Stop the looks after this long; a pair not decided by then is INCONCLUSIVE with its partial counts");
 
         var command = new Command("validate",
             "Does this patch fix the corruption? Builds the kernel without and with it, runs the cases under QEMU in batches, " +
@@ -53,7 +54,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             "with several (fs, case) pairs the first that applies of 1, 3, 4, 5, 0, 6 (FIXES on some pairs and NOT REPRODUCED on the rest is 0).")
         {
             kernel, patch, withKernel, control, fs, cases, batch, maxResidual, minWith, guests, maxRepeats, alpha, confidence, sequential,
-            casesDir, kernelsDir, imageSize, results, cache, agent,
+            casesDir, kernelsDir, imageSize, results, cache, agent, budget,
         };
         foreach (var option in qemu.All) command.Options.Add(option);
 
@@ -113,7 +114,9 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                     controlImage is null ? null : await Side("control", controlImage),
                     filesystems, selected, policy, Path.Combine(cacheDir, "work"),
                     "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)),
-                    Parallel: !parse.GetValue(sequential));
+                    Parallel: !parse.GetValue(sequential)) { Budget = parse.GetValue(budget) };
+                // Runs killed earlier left QEMUs, images and work folders: release them first.
+                await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
                 var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
                 stdout.Write(ValidationTable.Render(record));
                 stdout.WriteLine($"results: {path}");
@@ -133,7 +136,10 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
     /// pairs' codes combined by <see cref="PatchVerdicts.CombineExitCodes"/> (a regression anywhere wins).
     /// </summary>
     public static int ExitCode(ValidationRecord record) =>
-        record.Interrupted ? Outcomes.InterruptedExitCode : PatchVerdicts.CombineExitCodes(record.Pairs.Select(pair => pair.ExitCode));
+        record.Interrupted ? Outcomes.InterruptedExitCode
+        // A budget that ran out before a pair even started leaves that pair INCONCLUSIVE (4) too.
+        : PatchVerdicts.CombineExitCodes(record.Pairs.Select(pair => pair.ExitCode)
+            .Concat(record.BudgetReached && record.Pairs.Count < record.Policy.Pairs ? [PatchVerdicts.ExitCode(PatchVerdict.Inconclusive)] : []));
 
     // VerdictPolicy field → the option a user typed, for error messages.
     private static readonly IReadOnlyDictionary<string, string> PolicyOptions = new Dictionary<string, string>

@@ -326,8 +326,11 @@ internal sealed class LoopMount(string imagePath, string mountPoint, string type
 
     public async Task MountAsync(CancellationToken cancellationToken)
     {
-        await HostCommand.RunAsync("mount", ["-t", type, "-o", string.Join(',', options), imagePath, mountPoint], cancellationToken);
+        // Never cancelled half-way: killing mount(8) after its mount(2) would leave a mount nobody
+        // knows to undo (seen with --budget and Ctrl-C landing on a remount). It takes milliseconds.
+        await HostCommand.RunAsync("mount", ["-t", type, "-o", string.Join(',', options), imagePath, mountPoint], CancellationToken.None);
         _mounted = true;
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     public async Task UnmountAsync(CancellationToken cancellationToken)

@@ -41,6 +41,9 @@ public sealed record IterationResult(
 
     /// <summary>Why <see cref="DirtReuse"/> is unknown; null when known.</summary>
     public string? DirtReuseUnknown { get; init; }
+
+    /// <summary>Shape of this record (<see cref="RecordFormat"/>); 0 when read from a record written before versions.</summary>
+    public int FormatVersion { get; init; } = RecordFormat.Current;
 }
 
 /// <summary>How a machine failed a cell (kernel panic, boot timeout, ...), with the console excerpt.</summary>
@@ -84,6 +87,12 @@ public sealed record CellResult(
 
     /// <summary>Kernel warnings printed while the cell ran (count and the first few); they do not change the outcome.</summary>
     public KernelWarnings KernelWarnings { get; init; } = KernelWarnings.None;
+
+    /// <summary>The cell was stopped (Ctrl-C, budget) before its planned iterations ran: `--resume` finishes it.</summary>
+    public bool Interrupted { get; init; }
+
+    /// <summary>Shape of this record (<see cref="RecordFormat"/>).</summary>
+    public int FormatVersion { get; init; } = RecordFormat.Current;
 }
 
 /// <summary>The run record: inputs, versions, where it ran, and each cell as it finished.</summary>
@@ -103,4 +112,22 @@ public sealed record RunRecord(
 {
     /// <summary>With --dir: the type of the filesystem the user mounted, read from the mount (findmnt), not from --fs.</summary>
     public string? MountedFilesystem { get; init; }
+
+    /// <summary>Why the run stopped short ("interrupted (SIGINT)", "budget reached", "process 123 gone: ..."); null when it ran to the end.</summary>
+    public string? StopReason { get; init; }
+
+    /// <summary>--budget ran out before every planned cell finished (the exit code is then the outcome's, not 130).</summary>
+    public bool BudgetReached { get; init; }
+
+    /// <summary>The `run` arguments as given (after "run"), so `--resume` can rebuild the same matrix.</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>The working directory the run started in: relative paths in <see cref="Arguments"/> are relative to it.</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>When `--resume` continued this run, one entry per resume.</summary>
+    public IReadOnlyList<DateTimeOffset> Resumed { get; init; } = [];
+
+    /// <summary>Shape of this record (<see cref="RecordFormat"/>).</summary>
+    public int FormatVersion { get; init; } = RecordFormat.Current;
 }

@@ -1,5 +1,6 @@
 // results/<run-id>/: run.json, cells/<cell>/cell.json and iteration-NNN.json, agent files.
-// Every write is atomic (temp file + rename), so a crash or Ctrl-C never leaves half a record.
+// Every write is atomic and durable (temp file, fsync, rename, fsync of the folder), so a crash,
+// kill -9 or power cut never leaves half a record: the records are the run's journal.
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -15,7 +16,8 @@ public sealed class ResultStore(string root)
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
-    public string Root { get; } = root;
+    /// <summary>Absolute: run folders are named in lock files and in the agent's command line, read later from elsewhere.</summary>
+    public string Root { get; } = Path.GetFullPath(root);
 
     /// <summary>
     /// Creates a new, empty folder for a run. Ids carry the second and the process id, so two runs
@@ -127,5 +129,7 @@ public static class AtomicFile
             stream.Flush(flushToDisk: true);
         }
         File.Move(temp, path, overwrite: true);
+        // The rename lives in the folder: without this a power cut may forget the record.
+        Interop.DirectorySync.Flush(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
     }
 }

@@ -15,26 +15,36 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
     private readonly TextWriter _progress = progress;
 
     /// <summary>Runs one cell to the end (or to cancel), writing each iteration record as it is judged.</summary>
-    public async Task<(CellResult Cell, bool Cancelled)> RunAsync(RunFolder folder, CellInput input, FilesystemSpec fs, CaseSpec @case, string workRoot, int firstIteration, CancellationToken cancellationToken)
+    public Task<(CellResult Cell, bool Cancelled)> RunAsync(RunFolder folder, CellInput input, FilesystemSpec fs, CaseSpec @case, string workRoot, int firstIteration, CancellationToken cancellationToken) =>
+        RunAsync(folder, input, fs, @case, workRoot, firstIteration, [], cancellationToken);
+
+    /// <summary>
+    /// Runs the rest of a cell (--resume): <paramref name="earlier"/> are its iterations already
+    /// judged and recorded; only the missing ones run (numbered from <paramref name="firstIteration"/>),
+    /// and the summary is computed from all of them, as if the cell had never stopped.
+    /// </summary>
+    public async Task<(CellResult Cell, bool Cancelled)> RunAsync(RunFolder folder, CellInput input, FilesystemSpec fs, CaseSpec @case, string workRoot, int firstIteration, IReadOnlyList<IterationResult> earlier, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
         var clock = Stopwatch.StartNew();
-        var iterations = new List<IterationResult>();
+        var iterations = new List<IterationResult>(earlier);
         string? error = null;
         MachineFailure? failure = null;
         var machineOutcome = Outcome.Error;
         var warnings = KernelWarnings.None;
         var cancelled = false;
-        var request = new CellRequest(input.CellId, fs, @case, input.Repeats, workRoot, folder.CellDirectory(input.CellId)) { FirstIteration = firstIteration };
+        var request = new CellRequest(input.CellId, fs, @case, input.Repeats - earlier.Count, workRoot, folder.CellDirectory(input.CellId)) { FirstIteration = firstIteration };
         try
         {
+            // Resumed after its last iteration was recorded but before its summary: nothing to run.
+            if (request.Repeats > 0)
             await foreach (var raw in machine.RunCellAsync(request, cancellationToken))
             {
                 if (raw.KernelWarnings.Count >= warnings.Count) warnings = raw.KernelWarnings;
                 var result = IterationJudge.Judge(input.CellId, @case, raw);
                 iterations.Add(result);
                 await folder.WriteIterationAsync(result, CancellationToken.None);
-                _progress.WriteLine($"    {input.CellId} iteration {raw.Iteration - firstIteration + 1}/{input.Repeats}: {Describe(result)}");
+                _progress.WriteLine($"    {input.CellId} iteration {raw.Iteration - firstIteration + 1 + earlier.Count}/{input.Repeats}: {Describe(result)}");
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -93,6 +103,7 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
             DirtReuse = SumDirtReuse(iterations),
             Crashed = iterations.Count(i => i.Outcome == Outcome.Crash) + (error is not null && !cancelled && machineOutcome == Outcome.Crash ? 1 : 0),
             KernelWarnings = warnings,
+            Interrupted = cancelled && iterations.Count < input.Repeats,
         };
         return (cell, cancelled);
     }

@@ -25,7 +25,11 @@ public sealed record ValidationRequest(
     VerdictPolicy Policy,
     string WorkDirectory,
     string CommandLine,
-    bool Parallel);
+    bool Parallel)
+{
+    /// <summary>--budget: after it the looks stop; a pair not decided by then is INCONCLUSIVE with its partial counts.</summary>
+    public TimeSpan? Budget { get; init; }
+}
 
 /// <summary>
 /// The counts and verdict after one look, with the patched side's residual bound as printed
@@ -90,7 +94,14 @@ public sealed record ValidationRecord(
     MachineFacts Machine,
     VerdictPolicy Policy,
     IReadOnlyList<PairVerdict> Pairs,
-    bool Interrupted);
+    bool Interrupted)
+{
+    /// <summary>--budget ran out first: undecided pairs are INCONCLUSIVE with what they counted; pairs never started are missing.</summary>
+    public bool BudgetReached { get; init; }
+
+    /// <summary>Shape of this record (<see cref="Results.RecordFormat"/>).</summary>
+    public int FormatVersion { get; init; } = Results.RecordFormat.Current;
+}
 
 public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWriter progress)
 {
@@ -114,6 +125,9 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             request.With.Machine.Describe(), request.Policy, [], false);
         var path = System.IO.Path.Combine(folder.Path, "validation.json");
         await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
+        // The lock lets a later harness kill this run's QEMUs and delete its images if this process is killed.
+        var workRoot = System.IO.Path.Combine(request.WorkDirectory, runId);
+        await RunLock.TakeAsync(runId, workRoot, folder.Path, time, CancellationToken.None);
         _progress.WriteLine($"validate {runId}: without = {request.Without.Kernel.Origin}");
         _progress.WriteLine($"                 with    = {request.With.Kernel.Origin}");
         if (request.Control is { } control) _progress.WriteLine($"                 control = {control.Kernel.Origin}");
@@ -121,15 +135,30 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
 
         var pairs = new List<PairVerdict>();
         var interrupted = false;
+        // --budget stops the looks like Ctrl-C does, but what it leaves is a verdict: INCONCLUSIVE with the counts so far.
+        using var budget = request.Budget is { } b ? new CancellationTokenSource(b, time) : new CancellationTokenSource();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
+        bool BudgetOnly() => budget.IsCancellationRequested && !cancellationToken.IsCancellationRequested;
         try
         {
             foreach (var fs in request.Filesystems)
             foreach (var @case in request.Cases)
             {
-                var pair = await RunPairAsync(folder, request with { WorkDirectory = System.IO.Path.Combine(request.WorkDirectory, runId) }, fs, @case, cancellationToken);
+                if (BudgetOnly()) break;
+                var pair = await RunPairAsync(folder, request with { WorkDirectory = workRoot }, fs, @case, stop.Token);
+                if (BudgetOnly() && pair.End == LoopEnd.Interrupted)
+                {
+                    pair = pair with
+                    {
+                        Verdict = PatchVerdict.Inconclusive,
+                        Reason = $"budget reached ({request.Budget}) after {pair.Looks.Count} look(s), without {pair.Without.Failures}/{pair.Without.Runs} failed, with {pair.With.Failures}/{pair.With.Runs}: too few runs to decide; {pair.Reason}",
+                    };
+                    _progress.WriteLine($"  {fs.Name}/{@case.Name}: {pair.Reason}");
+                }
                 pairs.Add(pair);
                 record = record with { Pairs = pairs.ToArray() };
                 await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
+                if (BudgetOnly()) break;
                 if (pair.End == LoopEnd.Interrupted || cancellationToken.IsCancellationRequested) { interrupted = true; break; }
             }
         }
@@ -139,9 +168,13 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             {
                 Pairs = pairs.ToArray(),
                 Finished = time.GetUtcNow(),
-                Interrupted = interrupted || cancellationToken.IsCancellationRequested || pairs.Count < request.Filesystems.Count * request.Cases.Count,
+                BudgetReached = BudgetOnly(),
+                Interrupted = interrupted || cancellationToken.IsCancellationRequested || (!BudgetOnly() && pairs.Count < request.Filesystems.Count * request.Cases.Count),
             };
             await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
+            try { if (Directory.Exists(workRoot)) Directory.Delete(workRoot, recursive: true); }
+            catch (IOException) { /* scratch only; its lock lets a later run release it */ }
+            RunLock.Drop(folder.Path);
         }
         return (record, folder.Path);
     }

@@ -169,6 +169,6 @@ public sealed class CacheCommandTests : IAsyncLifetime
         var (code, _, error) = await HarnessAsync("cache", "gc", "--cache", CacheRoot, "--results", Results, option, value);
 
         Assert.Equal(CliApp.ExitUsage, code);
-        Assert.Contains($"{option}: '{value}' is not an age; use a number with d, h, m or s", error);
+        Assert.Contains($"{option}: '{value}' is not an age; use {Harness.Yaml.Duration.Expected}", error);
     }
 }

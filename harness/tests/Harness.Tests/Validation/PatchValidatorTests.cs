@@ -210,7 +210,31 @@ public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("asked for 5 repeats", error.Message);
     }
 
-    private async Task<(ValidationRecord Record, string Path)> ValidateAsync(ScriptedMachine without, ScriptedMachine with, VerdictPolicy policy, params FilesystemSpec[] filesystems)
+    [Fact]
+    public async Task A_budget_ends_validate_INCONCLUSIVE_with_the_partial_counts_and_exit_4()
+    {
+        // Both kernels fail every other repeat and each repeat takes 20 ms: without a budget this runs
+        // to the cap (2 x 200 repeats, about 8 s); a 0.6 s budget stops it after a few looks.
+        var without = new ScriptedMachine(i => { Thread.Sleep(20); return i % 2 == 0 ? Step.Fail : Step.Pass; });
+        var with = new ScriptedMachine(i => { Thread.Sleep(20); return i % 2 == 0 ? Step.Fail : Step.Pass; });
+        var policy = new VerdictPolicy(BatchSize: 10, MaxResidual: 0.3, MaxRunsPerSide: 200);
+
+        var (record, _) = await ValidateAsync(without, with, policy, TimeSpan.FromSeconds(0.6), [FilesystemCatalog.Find("ext4"), FilesystemCatalog.Find("xfs")]);
+
+        Assert.True(record.BudgetReached);
+        Assert.False(record.Interrupted);
+        var pair = Assert.Single(record.Pairs);  // the xfs pair never started
+        Assert.Equal(PatchVerdict.Inconclusive, pair.Verdict);
+        Assert.Contains("budget reached", pair.Reason);
+        Assert.True(pair.Without.Runs > 0 && pair.With.Runs > 0, "the partial counts are kept");
+        Assert.True(pair.With.Runs < 200, $"{pair.With.Runs} repeats: the budget did not stop the looks");
+        Assert.Equal(4, ValidateCommand.ExitCode(record));
+    }
+
+    private Task<(ValidationRecord Record, string Path)> ValidateAsync(ScriptedMachine without, ScriptedMachine with, VerdictPolicy policy, params FilesystemSpec[] filesystems) =>
+        ValidateAsync(without, with, policy, null, filesystems);
+
+    private async Task<(ValidationRecord Record, string Path)> ValidateAsync(ScriptedMachine without, ScriptedMachine with, VerdictPolicy policy, TimeSpan? budget, FilesystemSpec[] filesystems)
     {
         var caseFile = Path.Combine(_scratch, "tiny.yaml");
         await File.WriteAllTextAsync(caseFile, "# the scripted machine never reads this; the validator hashes it\n");
@@ -221,7 +245,7 @@ public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
         ValidationSide Side(string label, ScriptedMachine machine) => new(label, new KernelImage(label, "6.1-fake", "/nonexistent/bzImage", null, $"scripted {label}"), machine);
         var request = new ValidationRequest(Side("without", without), Side("with", with), null,
             filesystems.Length == 0 ? [FilesystemCatalog.Find("ext4")] : filesystems, [@case], policy,
-            Path.Combine(_scratch, "work"), "test", Parallel: false);
+            Path.Combine(_scratch, "work"), "test", Parallel: false) { Budget = budget };
         return await new PatchValidator(new ResultStore(Path.Combine(_scratch, "results")), TimeProvider.System, _progress).RunAsync(request, CancellationToken.None);
     }
 

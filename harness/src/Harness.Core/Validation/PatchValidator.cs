@@ -29,7 +29,19 @@ public sealed record ValidationRequest(
 {
     /// <summary>--budget: after it the looks stop; a pair not decided by then is INCONCLUSIVE with its partial counts.</summary>
     public TimeSpan? Budget { get; init; }
+
+    /// <summary>The `validate` arguments, recorded so `--resume` can rebuild this request.</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>SHA-256 of the --patch file (null with --with-kernel): a resumed validation must test the same patch.</summary>
+    public string? PatchSha256 { get; init; }
+
+    /// <summary>--resume: the validation folder to finish; decided pairs are kept, the pair in progress continues from its recorded looks.</summary>
+    public string? ResumeFrom { get; init; }
 }
+
+/// <summary>A case as validated: its name and the digest of its file and seed, so --resume can tell it changed.</summary>
+public sealed record ValidationCase(string Name, string Sha256, ulong Seed);
 
 /// <summary>
 /// The counts and verdict after one look, with the patched side's residual bound as printed
@@ -101,6 +113,30 @@ public sealed record ValidationRecord(
 
     /// <summary>Shape of this record (<see cref="Results.RecordFormat"/>).</summary>
     public int FormatVersion { get; init; } = Results.RecordFormat.Current;
+
+    /// <summary>The `validate` arguments as typed (without the command word): what --resume parses again.</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>The folder validate started in (its arguments may be relative to it).</summary>
+    public string? WorkingDirectory { get; init; }
+
+    /// <summary>Filesystems validated, in order (with <see cref="Cases"/>, the pairs --resume must find unchanged).</summary>
+    public IReadOnlyList<string> Filesystems { get; init; } = [];
+
+    /// <summary>Cases validated, in order, with their file digests and seeds.</summary>
+    public IReadOnlyList<ValidationCase> Cases { get; init; } = [];
+
+    /// <summary>SHA-256 of the --patch file, null with --with-kernel.</summary>
+    public string? PatchSha256 { get; init; }
+
+    /// <summary>When --resume continued this validation.</summary>
+    public IReadOnlyList<DateTimeOffset> Resumed { get; init; } = [];
+
+    /// <summary>Why an interrupted validation stopped (set when a later harness found its process gone).</summary>
+    public string? StopReason { get; init; }
+
+    /// <summary>Finished on its own: every pair decided (not interrupted, budget not reached). Nothing left to resume.</summary>
+    public bool Complete => Finished is not null && !Interrupted && !BudgetReached;
 }
 
 public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWriter progress)
@@ -116,18 +152,41 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
         request = request with { Policy = request.Policy with { Pairs = request.Filesystems.Count * request.Cases.Count } };
         request.Policy.Validate();
         var started = time.GetUtcNow();
-        var requestedId = $"{started:yyyyMMdd-HHmmss}-validate-{Environment.ProcessId}";
-        var folder = store.Create(requestedId);
-        var runId = folder.Id;
         var sides = new[] { request.Without, request.With, request.Control }.OfType<ValidationSide>().ToArray();
-        var record = new ValidationRecord(runId, started, null, request.CommandLine,
+        var fresh = new ValidationRecord("", started, null, request.CommandLine,
             sides.Select(s => new KernelDescription(s.Label, s.Kernel.Name, s.Kernel.Release, s.Kernel.Origin)).ToArray(),
-            request.With.Machine.Describe(), request.Policy, [], false);
+            request.With.Machine.Describe(), request.Policy, [], false)
+        {
+            Arguments = request.Arguments,
+            WorkingDirectory = Environment.CurrentDirectory,
+            Filesystems = request.Filesystems.Select(f => f.Name).ToArray(),
+            Cases = request.Cases.Select(c => new ValidationCase(c.Name, RunExecutor.Sha256(c.SourceFile), c.Workload.Seed)).ToArray(),
+            PatchSha256 = request.PatchSha256,
+        };
+        RunFolder folder;
+        ValidationRecord record;
+        // On --resume: pairs that ended on their own are kept as recorded; the rest run again, and the
+        // pair in progress replays its recorded looks from the cell records (RunCellAsync) before it runs new ones.
+        var kept = new Dictionary<(string Fs, string Case), PairVerdict>();
+        if (request.ResumeFrom is { } resumePath)
+        {
+            (folder, var recorded) = OpenForResume(resumePath, fresh);
+            foreach (var done in recorded.Pairs.Where(p => p.End != LoopEnd.Interrupted)) kept[(done.Filesystem, done.Case)] = done;
+            record = recorded with { Pairs = [], Finished = null, Interrupted = false, BudgetReached = false, StopReason = null, Resumed = [.. recorded.Resumed, started] };
+        }
+        else
+        {
+            folder = store.Create($"{started:yyyyMMdd-HHmmss}-validate-{Environment.ProcessId}");
+            record = fresh with { RunId = folder.Id };
+        }
+        var runId = folder.Id;
         var path = System.IO.Path.Combine(folder.Path, "validation.json");
         await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
         // The lock lets a later harness kill this run's QEMUs and delete its images if this process is killed.
         var workRoot = System.IO.Path.Combine(request.WorkDirectory, runId);
         await RunLock.TakeAsync(runId, workRoot, folder.Path, time, CancellationToken.None);
+        if (request.ResumeFrom is not null)
+            _progress.WriteLine($"validate {runId}: resuming; {kept.Count} of {request.Filesystems.Count * request.Cases.Count} pair(s) already decided, the pair in progress replays its recorded looks");
         _progress.WriteLine($"validate {runId}: without = {request.Without.Kernel.Origin}");
         _progress.WriteLine($"                 with    = {request.With.Kernel.Origin}");
         if (request.Control is { } control) _progress.WriteLine($"                 control = {control.Kernel.Origin}");
@@ -145,6 +204,12 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             foreach (var @case in request.Cases)
             {
                 if (BudgetOnly()) break;
+                if (kept.TryGetValue((fs.Name, @case.Name), out var decided))
+                {
+                    _progress.WriteLine($"  {fs.Name}/{@case.Name}: {PatchVerdicts.Word(decided.Verdict)} (recorded before the resume; kept)");
+                    pairs.Add(decided);
+                    continue;
+                }
                 var pair = await RunPairAsync(folder, request with { WorkDirectory = workRoot }, fs, @case, stop.Token);
                 if (BudgetOnly() && pair.End == LoopEnd.Interrupted)
                 {
@@ -171,12 +236,57 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
                 BudgetReached = BudgetOnly(),
                 Interrupted = interrupted || cancellationToken.IsCancellationRequested || (!BudgetOnly() && pairs.Count < request.Filesystems.Count * request.Cases.Count),
             };
+            if (record.Interrupted || record.BudgetReached)
+                record = record with { StopReason = $"{(record.BudgetReached ? $"budget reached ({request.Budget})" : "interrupted")}: {pairs.Count(p => p.End != LoopEnd.Interrupted)} of {request.Filesystems.Count * request.Cases.Count} pair(s) decided; 'harness validate --resume {folder.Path}' continues" };
             await AtomicFile.WriteJsonAsync(path, record, CancellationToken.None);
             try { if (Directory.Exists(workRoot)) Directory.Delete(workRoot, recursive: true); }
             catch (IOException) { /* scratch only; its lock lets a later run release it */ }
             RunLock.Drop(folder.Path);
         }
         return (record, folder.Path);
+    }
+
+    /// <summary>
+    /// Opens a validation folder to finish it: its record readable and from a version that stored its
+    /// request, its process gone, not finished, and the same request as now (kernels, patch digest,
+    /// filesystems, cases with their digests and seeds, policy); the first difference is named.
+    /// </summary>
+    public static (RunFolder Folder, ValidationRecord Record) OpenForResume(string path, ValidationRecord now)
+    {
+        Yaml.InputException Problem(string message) => new(new Yaml.InputProblem(path, 0, 0, "--resume", message));
+        var recorded = ReadForResume(path);
+        if (RunLock.Read(path, out _) is { } owner && RunLock.IsAlive(owner))
+            throw Problem($"validation {recorded.RunId} is still running (pid {owner.Pid}); wait for it or stop it first");
+        if (recorded.Complete)
+            throw Problem($"validation {recorded.RunId} finished ({string.Join(", ", recorded.Pairs.Select(p => $"{p.Filesystem}/{p.Case} {PatchVerdicts.Word(p.Verdict)}"))}); nothing to resume");
+        static string Kernels(ValidationRecord r) => string.Join(", ", r.Kernels.Select(k => $"{k.Label} {k.Name} {k.Release} ({k.Origin})"));
+        static string Cases(ValidationRecord r) => string.Join(", ", r.Cases.Select(c => $"{c.Name} sha256 {c.Sha256[..Math.Min(12, c.Sha256.Length)]} seed {c.Seed}"));
+        var changes = new (string What, string Was, string Now)[]
+        {
+            ("kernels", Kernels(recorded), Kernels(now)),
+            ("patch digest", recorded.PatchSha256 ?? "none", now.PatchSha256 ?? "none"),
+            ("filesystems", string.Join(",", recorded.Filesystems), string.Join(",", now.Filesystems)),
+            ("cases", Cases(recorded), Cases(now)),
+            ("policy", recorded.Policy.ToString(), now.Policy.ToString()),
+        };
+        if (changes.FirstOrDefault(c => c.Was != c.Now) is { What: not null } changed)
+            throw Problem($"the {changed.What} changed since validation {recorded.RunId} started (was {changed.Was}; now {changed.Now}); " +
+                          "a resumed validation must finish the same comparison, so start a new one instead");
+        return (new RunFolder(System.IO.Path.GetFullPath(path)), recorded);
+    }
+
+    /// <summary>validation.json of a folder for --resume, with its format checked; bad input names the file.</summary>
+    public static ValidationRecord ReadForResume(string path)
+    {
+        var file = System.IO.Path.Combine(path, "validation.json");
+        if (!File.Exists(file)) throw new Yaml.InputException(new Yaml.InputProblem(path, 0, 0, "--resume", "no validation.json here; pass a validation folder, results/<run-id>"));
+        ValidationRecord recorded;
+        try { recorded = RecordFormat.Read<ValidationRecord>(file); }
+        catch (RecordFormatException e) { throw new Yaml.InputException(new Yaml.InputProblem(e.RecordPath, 0, 0, "--resume", e.Message[(e.RecordPath.Length + 2)..])); }
+        if (recorded.Arguments.Count == 0)
+            throw new Yaml.InputException(new Yaml.InputProblem(path, 0, 0, "--resume",
+                $"validation {recorded.RunId} was recorded without its arguments (before validate --resume existed); it cannot be resumed, start a new validation"));
+        return recorded;
     }
 
     private async Task<PairVerdict> RunPairAsync(RunFolder folder, ValidationRequest request, FilesystemSpec fs, CaseSpec @case, CancellationToken cancellationToken)
@@ -201,10 +311,10 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
 
             var results = new CellResult?[cells.Count];
             if (request.Parallel)
-                await Task.WhenAll(cells.Select(async (cell, i) => results[i] = await RunCellAsync(folder, cell.Side, fs, @case, plan.Look, cell.Guest, cell.Repeats, cell.First, request.WorkDirectory, token)));
+                await Task.WhenAll(cells.Select(async (cell, i) => results[i] = await RunCellAsync(folder, cell.Side, fs, @case, plan.Look, cell.Guest, cell.Repeats, cell.First, request.WorkDirectory, request.ResumeFrom is not null, token)));
             else
                 for (var i = 0; i < cells.Count; i++)
-                    results[i] = await RunCellAsync(folder, cells[i].Side, fs, @case, plan.Look, cells[i].Guest, cells[i].Repeats, cells[i].First, request.WorkDirectory, token);
+                    results[i] = await RunCellAsync(folder, cells[i].Side, fs, @case, plan.Look, cells[i].Guest, cells[i].Repeats, cells[i].First, request.WorkDirectory, request.ResumeFrom is not null, token);
 
             var tallies = new List<(ValidationSide Side, GuestTally Tally)>();
             for (var i = 0; i < cells.Count; i++)
@@ -248,10 +358,18 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
     /// </summary>
     public static GuestTally Tally(CellResult cell) => new(cell.Failed + cell.Crashed, cell.Passed + cell.Failed + cell.Crashed, cell.Errored);
 
-    private async Task<CellResult?> RunCellAsync(RunFolder folder, ValidationSide side, FilesystemSpec fs, CaseSpec @case, int look, int guest, int repeats, int firstIteration, string workRoot, CancellationToken cancellationToken)
+    private async Task<CellResult?> RunCellAsync(RunFolder folder, ValidationSide side, FilesystemSpec fs, CaseSpec @case, int look, int guest, int repeats, int firstIteration, string workRoot, bool resuming, CancellationToken cancellationToken)
     {
         var cellId = $"{fs.Name}-{@case.Name}-{side.Label}-look{look:D2}-g{guest + 1}";
         var input = new CellInput(cellId, fs.Name, @case.Name, @case.SourceFile, RunExecutor.Sha256(@case.SourceFile), @case.Workload.Seed, repeats);
+        // --resume: a cell that ended on its own is the look's record (counts, ERRORs, machine failure) and is
+        // kept; a missing or interrupted one runs again whole, with the same iteration numbers (same run tags).
+        if (resuming && RunJournal.ReadCell(folder, cellId) is { Interrupted: false } recorded &&
+            (recorded.Input.CaseSha256, recorded.Input.Seed, recorded.Input.Repeats) == (input.CaseSha256, input.Seed, input.Repeats))
+        {
+            _progress.WriteLine($"  {cellId}: recorded before the resume ({recorded.Passed} pass, {recorded.Failed} fail, {recorded.Crashed} crash, {recorded.Errored} error); kept");
+            return recorded;
+        }
         var (cell, _) = await new CellRunner(side.Machine, time, _progress).RunAsync(folder, input, fs, @case, workRoot, firstIteration, cancellationToken);
         await folder.WriteCellAsync(cell, CancellationToken.None);
         return cell;

@@ -17,7 +17,8 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
 {
     public Command Create(CancellationToken cancellationToken)
     {
-        var kernel = new Option<string>("--kernel") { Description = "Kernel spec WITHOUT the patch (its own patch series is the baseline)", Required = true };
+        // Required unless --resume (then it comes from validation.json): checked in the action.
+        var kernel = new Option<string?>("--kernel") { Description = "Kernel spec WITHOUT the patch (its own patch series is the baseline); required unless --resume" };
         var patch = new Option<string?>("--patch") { Description = "The patch under test, applied on top of --kernel's series" };
         var withKernel = new Option<string?>("--with-kernel") { Description = "Instead of --patch: a kernel spec that has the fix" };
         var control = new Option<string?>("--control") { Description = "A third kernel run alongside (for example stock linux-6.1)" };
@@ -46,6 +47,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
         var agent = new Option<string?>("--agent") { Description = "NativeAOT agent binary (default .cache/agent/harness-agent)" };
         var qemu = new QemuCliOptions();
         var budget = DurationOption.Optional("--budget", "Stop the looks after this long; a pair not decided by then is INCONCLUSIVE with its partial counts");
+        var resume = new Option<string?>("--resume") { Description = "Finish an interrupted validation: results/<run-id>; decided pairs are kept, the pair in progress continues from its recorded looks, with the validation's own options (only --budget may be added)" };
 
         var command = new Command("validate",
             "Does this patch fix the corruption? Builds the kernel without and with it, runs the cases under QEMU in batches, " +
@@ -54,12 +56,16 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             "with several (fs, case) pairs the first that applies of 1, 3, 4, 5, 0, 6 (FIXES on some pairs and NOT REPRODUCED on the rest is 0).")
         {
             kernel, patch, withKernel, control, fs, cases, batch, maxResidual, minWith, guests, maxRepeats, alpha, confidence, sequential,
-            casesDir, kernelsDir, imageSize, results, cache, agent, budget,
+            casesDir, kernelsDir, imageSize, results, cache, agent, budget, resume,
         };
         foreach (var option in qemu.All) command.Options.Add(option);
 
-        command.SetAction(async (parse, _) =>
+        command.SetAction(async (given, _) =>
         {
+            // --resume: the validation's own recorded arguments rebuild the same request; PatchValidator checks it is the same.
+            var parse = given.GetValue(resume) is { } resumeFrom ? ResumeParse(command, given, resumeFrom, resume, budget) : given;
+            if (parse.GetValue(kernel) is null)
+                throw new InputException(new InputProblem("--kernel", 0, 0, "--kernel", "--kernel <spec> is required (the kernel without the patch), unless --resume results/<run-id>"));
             if ((parse.GetValue(patch) is null) == (parse.GetValue(withKernel) is null))
                 throw new InputException(new InputProblem("--patch", 0, 0, "--patch", "give exactly one of --patch <file> or --with-kernel <spec>"));
             if (parse.GetValue(patch) is { } p && !File.Exists(p))
@@ -114,7 +120,13 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                     controlImage is null ? null : await Side("control", controlImage),
                     filesystems, selected, policy, Path.Combine(cacheDir, "work"),
                     "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)),
-                    Parallel: !parse.GetValue(sequential)) { Budget = parse.GetValue(budget) };
+                    Parallel: !parse.GetValue(sequential))
+                {
+                    Budget = given.GetValue(budget),
+                    Arguments = parse.Tokens.SkipWhile(t => t.Type == System.CommandLine.Parsing.TokenType.Command).Select(t => t.Value).ToArray(),
+                    PatchSha256 = parse.GetValue(patch) is { } digested ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(digested))) : null,
+                    ResumeFrom = given.GetValue(resume),
+                };
                 // Runs killed earlier left QEMUs, images and work folders: release them first.
                 await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
                 var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
@@ -129,6 +141,27 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The parse of the validation being resumed: its recorded arguments, from the same working
+    /// directory. Any option beside --resume and --budget is refused (it would make the decided
+    /// part and the rest two different comparisons); so is a live or finished validation.
+    /// </summary>
+    private static ParseResult ResumeParse(Command command, ParseResult given, string folder, Option resume, Option budget)
+    {
+        InputException Problem(string message) => new(new InputProblem(folder, 0, 0, "--resume", message));
+        var extra = given.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+            .Where(o => !o.Implicit && o.Option != resume && o.Option != budget).Select(o => o.Option.Name).ToArray();
+        if (extra.Length > 0)
+            throw Problem($"{string.Join(", ", extra)} cannot be changed when resuming: the validation's options come from its validation.json; only --budget may be added");
+        var recorded = PatchValidator.ReadForResume(folder);
+        if (recorded.WorkingDirectory is { } cwd && Path.GetFullPath(cwd) != Path.GetFullPath(Environment.CurrentDirectory))
+            throw Problem($"validation {recorded.RunId} was started in {cwd}, and its arguments may be relative to it; cd {cwd} and resume from there");
+        var parse = command.Parse(recorded.Arguments.ToArray());
+        if (parse.Errors.Count > 0)
+            throw Problem($"its recorded arguments no longer parse ({parse.Errors[0].Message}); start a new validation");
+        return parse;
     }
 
     /// <summary>

@@ -93,6 +93,21 @@ public static class StaleResources
             }
         }
 
+        if (File.Exists(Path.Combine(info.ResultsFolder, "validation.json")))
+        {
+            try
+            {
+                var record = await MarkValidationAbandonedAsync(info.ResultsFolder, reason, cancellationToken);
+                RunLock.Drop(info.ResultsFolder);
+                Say(new ReleasedResource("validation record", info.ResultsFolder, info.RunId, true,
+                    $"marked interrupted with {record.Pairs.Count(p => p.End != Verdicts.LoopEnd.Interrupted)} decided pair(s); 'harness validate --resume {info.ResultsFolder}' finishes it"));
+            }
+            catch (Exception e) when (e is RecordFormatException or IOException or UnauthorizedAccessException)
+            {
+                Say(new ReleasedResource("validation record", info.ResultsFolder, info.RunId, false, e.Message));
+            }
+        }
+
         // Delete only with nothing mounted under the folder: a recursive delete must never walk into a filesystem.
         var still = Mounts().Where(m => m.MountPoint.StartsWith(prefix, StringComparison.Ordinal)).Select(m => m.MountPoint).FirstOrDefault();
         if (still is not null)
@@ -110,6 +125,20 @@ public static class StaleResources
             Say(new ReleasedResource("work folder", info.WorkFolder, info.RunId, false, e.Message));
         }
         return done;
+    }
+
+    /// <summary>
+    /// Marks a validation whose process is gone: interrupted, with the reason and its last sign of life.
+    /// Its pairs stay as the dead process last wrote them; --resume rebuilds the pair in progress from the cell records.
+    /// </summary>
+    public static async Task<Validation.ValidationRecord> MarkValidationAbandonedAsync(string resultsFolder, string reason, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(resultsFolder, "validation.json");
+        var record = RecordFormat.Read<Validation.ValidationRecord>(path);
+        var last = Directory.EnumerateFiles(resultsFolder, "*.json", SearchOption.AllDirectories).Select(File.GetLastWriteTimeUtc).DefaultIfEmpty(DateTime.UtcNow).Max();
+        record = record with { Interrupted = true, StopReason = reason, Finished = record.Finished ?? new DateTimeOffset(last, TimeSpan.Zero) };
+        await AtomicFile.WriteJsonAsync(path, record, cancellationToken);
+        return record;
     }
 
     /// <summary>Processes (not this one) whose command line contains one of the paths.</summary>

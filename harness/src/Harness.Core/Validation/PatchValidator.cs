@@ -255,10 +255,6 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
     {
         Yaml.InputException Problem(string message) => new(new Yaml.InputProblem(path, 0, 0, "--resume", message));
         var recorded = ReadForResume(path);
-        if (RunLock.Read(path, out _) is { } owner && RunLock.IsAlive(owner))
-            throw Problem($"validation {recorded.RunId} is still running (pid {owner.Pid}); wait for it or stop it first");
-        if (recorded.Complete)
-            throw Problem($"validation {recorded.RunId} finished ({string.Join(", ", recorded.Pairs.Select(p => $"{p.Filesystem}/{p.Case} {PatchVerdicts.Word(p.Verdict)}"))}); nothing to resume");
         static string Kernels(ValidationRecord r) => string.Join(", ", r.Kernels.Select(k => $"{k.Label} {k.Name} {k.Release} ({k.Origin})"));
         static string Cases(ValidationRecord r) => string.Join(", ", r.Cases.Select(c => $"{c.Name} sha256 {c.Sha256[..Math.Min(12, c.Sha256.Length)]} seed {c.Seed}"));
         var changes = new (string What, string Was, string Now)[]
@@ -275,7 +271,10 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
         return (new RunFolder(System.IO.Path.GetFullPath(path)), recorded);
     }
 
-    /// <summary>validation.json of a folder for --resume, with its format checked; bad input names the file.</summary>
+    /// <summary>
+    /// validation.json of a folder for --resume, with its format checked, its arguments recorded, its
+    /// process gone and its work not finished; bad input names the file or folder.
+    /// </summary>
     public static ValidationRecord ReadForResume(string path)
     {
         var file = System.IO.Path.Combine(path, "validation.json");
@@ -286,6 +285,11 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
         if (recorded.Arguments.Count == 0)
             throw new Yaml.InputException(new Yaml.InputProblem(path, 0, 0, "--resume",
                 $"validation {recorded.RunId} was recorded without its arguments (before validate --resume existed); it cannot be resumed, start a new validation"));
+        if (RunLock.Read(path, out _) is { } owner && RunLock.IsAlive(owner))
+            throw new Yaml.InputException(new Yaml.InputProblem(path, 0, 0, "--resume", $"validation {recorded.RunId} is still running (pid {owner.Pid}); wait for it or stop it first"));
+        if (recorded.Complete)
+            throw new Yaml.InputException(new Yaml.InputProblem(path, 0, 0, "--resume",
+                $"validation {recorded.RunId} finished ({string.Join(", ", recorded.Pairs.Select(p => $"{p.Filesystem}/{p.Case} {PatchVerdicts.Word(p.Verdict)}"))}); nothing to resume"));
         return recorded;
     }
 

@@ -11,6 +11,7 @@ using Harness.Filesystems;
 using Harness.Kernels;
 using Harness.Machines;
 using Harness.Results;
+using Harness.Runs;
 using Harness.Tests.Golden;
 using Harness.Validation;
 using Harness.Verdicts;
@@ -231,10 +232,131 @@ public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(4, ValidateCommand.ExitCode(record));
     }
 
+    [Fact]
+    public async Task A_validation_cancelled_after_look_1_resumes_to_the_looks_counts_and_verdict_of_an_uninterrupted_run()
+    {
+        // Two pairs (ext4, xfs), each FIXES in two looks: look 1 boots 2 guests a side, look 2 only the
+        // patched kernel. Patched cells run in this order: ext4 look 1 (2), ext4 look 2 (2), xfs look 1 (2),
+        // xfs look 2 (2). Cancelling when the 7th patched cell starts stops xfs in look 2 with ext4 decided.
+        Step Without(int i) => i % 4 == 3 ? Step.Pass : Step.Fail;
+        Step With(int i) => i == 4 ? Step.Error : Step.Pass;   // one ERROR: the rebuilt counts must keep it apart too
+        var policy = new VerdictPolicy(BatchSize: 6, MaxResidual: 0.3, MaxRunsPerSide: 30);
+        FilesystemSpec[] both = [FilesystemCatalog.Find("ext4"), FilesystemCatalog.Find("xfs")];
+        var (straight, _) = await ValidateAsync(new ScriptedMachine(Without), new ScriptedMachine(With), policy, null, both, null, "straight", CancellationToken.None);
+
+        using var cancel = new CancellationTokenSource();
+        var (cut, path) = await ValidateAsync(new ScriptedMachine(Without), new ScriptedMachine(With, n => { if (n == 7) cancel.Cancel(); }), policy, null, both, null, "results", cancel.Token);
+        Assert.True(cut.Interrupted);
+        Assert.Equal(130, ValidateCommand.ExitCode(cut));
+        Assert.Equal(LoopEnd.Interrupted, cut.Pairs[^1].End);
+        Assert.Contains("validate --resume", cut.StopReason);
+
+        var without = new ScriptedMachine(Without);
+        var with = new ScriptedMachine(With);
+        var (resumed, resumedPath) = await ValidateAsync(without, with, policy, null, both, path, "results", CancellationToken.None);
+        output.WriteLine(_progress.ToString());
+
+        Assert.Equal(path, resumedPath);
+        Assert.Equal(cut.RunId, resumed.RunId);
+        Assert.False(resumed.Interrupted);
+        Assert.Single(resumed.Resumed);
+        Assert.Empty(without.Requests);   // ext4 kept, xfs look 1 rebuilt from its cell records, look 2 rests the unpatched kernel
+        Assert.Equal([6, 9], with.Requests.Select(r => r.FirstIteration));   // only xfs look 2, redone with the same iteration numbers
+        Assert.All(with.Requests, r => Assert.StartsWith("xfs-tiny-with-look02-", r.CellId));
+        Assert.Equal(2, resumed.Pairs.Count);
+        Assert.All(resumed.Pairs, p => Assert.Equal(PatchVerdict.Fixes, p.Verdict));
+        // Looks, counts, errored repeats, bounds and verdicts exactly as the uninterrupted run's.
+        Assert.Equal(Json(straight.Pairs), Json(resumed.Pairs));
+        Assert.Equal(ValidateCommand.ExitCode(straight), ValidateCommand.ExitCode(resumed));
+        Assert.Equal(0, ValidateCommand.ExitCode(resumed));
+
+        // Finished now: a second resume is refused.
+        var again = await Assert.ThrowsAsync<Harness.Yaml.InputException>(() => ValidateAsync(new ScriptedMachine(Without), new ScriptedMachine(With), policy, null, both, path, "results", CancellationToken.None));
+        Assert.Contains("finished", again.Message);
+    }
+
+    [Fact]
+    public async Task After_kill_9_cache_release_marks_validation_json_interrupted_and_resume_rebuilds_the_pair_in_progress()
+    {
+        // A kill -9 in xfs look 1 leaves validation.json with ext4 only, not finished, and a lock of a dead process.
+        Step Without(int i) => Step.Fail;
+        Step With(int i) => Step.Pass;
+        var policy = new VerdictPolicy(BatchSize: 6, MaxResidual: 0.3, MaxRunsPerSide: 30);
+        FilesystemSpec[] both = [FilesystemCatalog.Find("ext4"), FilesystemCatalog.Find("xfs")];
+        var (straight, _) = await ValidateAsync(new ScriptedMachine(Without), new ScriptedMachine(With), policy, null, both, null, "straight", CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        // The 4th unpatched cell is xfs look 1 guest 2: xfs guest 1 of the unpatched side is recorded, the rest is not.
+        var (cut, path) = await ValidateAsync(new ScriptedMachine(Without, n => { if (n == 4) cancel.Cancel(); }), new ScriptedMachine(With), policy, null, both, null, "results", cancel.Token);
+        var killed = cut with { Pairs = cut.Pairs.Where(p => p.End != LoopEnd.Interrupted).ToArray(), Finished = null, Interrupted = false, StopReason = null };
+        await AtomicFile.WriteJsonAsync(Path.Combine(path, "validation.json"), killed, CancellationToken.None);
+        var work = Path.Combine(_scratch, "work", cut.RunId);
+        Directory.CreateDirectory(work);
+        using (var gone = System.Diagnostics.Process.Start("true")!) { gone.WaitForExit(); await WriteDeadLock(cut.RunId, gone.Id, work, path); }
+        var refused = await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            // While the lock is another live process's, resume is refused: here, this test process.
+            await RunLock.TakeAsync(cut.RunId, Path.Combine(_scratch, "live"), path, TimeProvider.System, CancellationToken.None);
+            try { await ValidateAsync(new ScriptedMachine(Without), new ScriptedMachine(With), policy, null, both, path, "results", CancellationToken.None); }
+            finally { using var gone = System.Diagnostics.Process.Start("true")!; gone.WaitForExit(); await WriteDeadLock(cut.RunId, gone.Id, work, path); }
+        });
+        Assert.Contains("is still running", refused.Message);
+        var report = new StringWriter();
+
+        await StaleResources.ReleaseAsync(Path.Combine(_scratch, "work"), report, CancellationToken.None);
+
+        output.WriteLine(report.ToString());
+        var marked = RecordFormat.Read<ValidationRecord>(Path.Combine(path, "validation.json"));
+        Assert.True(marked.Interrupted);
+        Assert.Contains("gone before the run ended", marked.StopReason);
+        Assert.Contains($"released validation record {path}", report.ToString());
+        Assert.Contains("validate --resume", report.ToString());
+        Assert.False(Directory.Exists(work));
+
+        var without = new ScriptedMachine(Without);
+        var with = new ScriptedMachine(With);
+        var (resumed, _) = await ValidateAsync(without, with, policy, null, both, path, "results", CancellationToken.None);
+
+        Assert.Equal(["xfs-tiny-without-look01-g2"], without.Requests.Select(r => r.CellId));   // the cell the kill cut
+        Assert.Equal([3], without.Requests.Select(r => r.FirstIteration));
+        Assert.Equal(["xfs-tiny-with-look01-g1", "xfs-tiny-with-look01-g2", "xfs-tiny-with-look02-g1", "xfs-tiny-with-look02-g2"], with.Requests.Select(r => r.CellId));
+        Assert.Equal(Json(straight.Pairs), Json(resumed.Pairs));
+        Assert.False(resumed.Interrupted);
+    }
+
+    [Fact]
+    public async Task Resume_refuses_a_changed_case_or_policy_naming_what_changed()
+    {
+        var policy = new VerdictPolicy(BatchSize: 6, MaxResidual: 0.3, MaxRunsPerSide: 30);
+        using var cancel = new CancellationTokenSource();
+        var (_, path) = await ValidateAsync(new ScriptedMachine(_ => Step.Fail, n => cancel.Cancel()), new ScriptedMachine(_ => Step.Pass), policy, null, [], null, "results", cancel.Token);
+
+        var policyChanged = await Assert.ThrowsAsync<Harness.Yaml.InputException>(() =>
+            ValidateAsync(new ScriptedMachine(_ => Step.Fail), new ScriptedMachine(_ => Step.Pass), policy with { BatchSize = 8 }, null, [], path, "results", CancellationToken.None));
+        Assert.Contains("the policy changed", policyChanged.Message);
+        // ValidateAsync writes the case file afresh; a different content is a different case.
+        var fsChanged = await Assert.ThrowsAsync<Harness.Yaml.InputException>(() =>
+            ValidateAsync(new ScriptedMachine(_ => Step.Fail), new ScriptedMachine(_ => Step.Pass), policy, null, [FilesystemCatalog.Find("xfs")], path, "results", CancellationToken.None));
+        Assert.Contains("changed since validation", fsChanged.Message);
+        Assert.Contains(path, fsChanged.Message);
+    }
+
+    private static string Json(IReadOnlyList<PairVerdict> pairs) => System.Text.Json.JsonSerializer.Serialize(pairs);
+
+    private static async Task WriteDeadLock(string runId, int pid, string work, string results)
+    {
+        var info = new Harness.Runs.RunLockInfo(runId, pid, 1, work, results, DateTimeOffset.UnixEpoch);
+        await AtomicFile.WriteJsonAsync(Path.Combine(work, Harness.Runs.RunLock.FileName), info, CancellationToken.None);
+        await AtomicFile.WriteJsonAsync(Path.Combine(results, Harness.Runs.RunLock.FileName), info, CancellationToken.None);
+    }
+
     private Task<(ValidationRecord Record, string Path)> ValidateAsync(ScriptedMachine without, ScriptedMachine with, VerdictPolicy policy, params FilesystemSpec[] filesystems) =>
         ValidateAsync(without, with, policy, null, filesystems);
 
-    private async Task<(ValidationRecord Record, string Path)> ValidateAsync(ScriptedMachine without, ScriptedMachine with, VerdictPolicy policy, TimeSpan? budget, FilesystemSpec[] filesystems)
+    private Task<(ValidationRecord Record, string Path)> ValidateAsync(ScriptedMachine without, ScriptedMachine with, VerdictPolicy policy, TimeSpan? budget, FilesystemSpec[] filesystems) =>
+        ValidateAsync(without, with, policy, budget, filesystems, null, "results", CancellationToken.None);
+
+    private async Task<(ValidationRecord Record, string Path)> ValidateAsync(ScriptedMachine without, ScriptedMachine with, VerdictPolicy policy, TimeSpan? budget,
+        FilesystemSpec[] filesystems, string? resumeFrom, string results, CancellationToken cancellationToken)
     {
         var caseFile = Path.Combine(_scratch, "tiny.yaml");
         await File.WriteAllTextAsync(caseFile, "# the scripted machine never reads this; the validator hashes it\n");
@@ -245,12 +367,12 @@ public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
         ValidationSide Side(string label, ScriptedMachine machine) => new(label, new KernelImage(label, "6.1-fake", "/nonexistent/bzImage", null, $"scripted {label}"), machine);
         var request = new ValidationRequest(Side("without", without), Side("with", with), null,
             filesystems.Length == 0 ? [FilesystemCatalog.Find("ext4")] : filesystems, [@case], policy,
-            Path.Combine(_scratch, "work"), "test", Parallel: false) { Budget = budget };
-        return await new PatchValidator(new ResultStore(Path.Combine(_scratch, "results")), TimeProvider.System, _progress).RunAsync(request, CancellationToken.None);
+            Path.Combine(_scratch, "work"), "test", Parallel: false) { Budget = budget, Arguments = ["--kernel", "scripted"], ResumeFrom = resumeFrom };
+        return await new PatchValidator(new ResultStore(Path.Combine(_scratch, results)), TimeProvider.System, _progress).RunAsync(request, cancellationToken);
     }
 
     /// <summary>A machine whose every iteration follows a script keyed by iteration number; it records what it was asked.</summary>
-    private sealed class ScriptedMachine(Func<int, Step> script) : IMachine
+    private sealed class ScriptedMachine(Func<int, Step> script, Action<int>? onRequest = null) : IMachine
     {
         private readonly List<CellRequest> _requests = [];
         private int _iterations;
@@ -267,10 +389,15 @@ public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
 
         public async IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
-            lock (_requests) _requests.Add(cell);
+            int count;
+            lock (_requests) { _requests.Add(cell); count = _requests.Count; }
+            // A test's hook (e.g. cancel the validation when the Nth cell starts), before any repeat runs.
+            onRequest?.Invoke(count);
             for (var i = 0; i < cell.Repeats; i++)
             {
                 await Task.Yield();
+                // Like a real machine: a cancel ends the cell between iterations.
+                cancellationToken.ThrowIfCancellationRequested();
                 var iteration = cell.FirstIteration + i;
                 var step = script(iteration);
                 if (step == Step.MachineBreaks) throw new MachineException("qemu would not start (scripted)");

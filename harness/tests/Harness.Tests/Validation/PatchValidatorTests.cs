@@ -338,6 +338,13 @@ public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
             ValidateAsync(new ScriptedMachine(_ => Step.Fail), new ScriptedMachine(_ => Step.Pass), policy, null, [FilesystemCatalog.Find("xfs")], path, "results", CancellationToken.None));
         Assert.Contains("changed since validation", fsChanged.Message);
         Assert.Contains(path, fsChanged.Message);
+        // Another patch file (its digest) under the same name, and another kernel build, are other comparisons.
+        var recorded = RecordFormat.Read<ValidationRecord>(Path.Combine(path, "validation.json"));
+        var patchChanged = Assert.Throws<Harness.Yaml.InputException>(() => PatchValidator.OpenForResume(path, recorded with { PatchSha256 = "ab12" }));
+        Assert.Contains("the patch digest changed", patchChanged.Message);
+        var kernelChanged = Assert.Throws<Harness.Yaml.InputException>(() => PatchValidator.OpenForResume(path, recorded with { Kernels = [recorded.Kernels[0] with { Release = "6.1.1-other" }, recorded.Kernels[1]] }));
+        Assert.Contains("the kernels changed", kernelChanged.Message);
+        Assert.Equal(recorded.RunId, PatchValidator.OpenForResume(path, recorded).Record.RunId);   // and the same request is accepted
     }
 
     private static string Json(IReadOnlyList<PairVerdict> pairs) => System.Text.Json.JsonSerializer.Serialize(pairs);

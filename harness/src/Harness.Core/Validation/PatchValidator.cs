@@ -136,6 +136,7 @@ public sealed record ValidationRecord(
     public string? StopReason { get; init; }
 
     /// <summary>Finished on its own: every pair decided (not interrupted, budget not reached). Nothing left to resume.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool Complete => Finished is not null && !Interrupted && !BudgetReached;
 }
 

@@ -33,7 +33,8 @@ public sealed class QemuSetup(string cacheDirectory, TextWriter progress)
             .BuildBaseAsync(kernel, modules, agent, GuestInit.Script, cancellationToken);
         var options = new QemuOptions(kernel, initramfs, Acceleration.Tcg, "", backend, imageSize, cpus, memoryMiB,
             BootTimeout: bootTimeout, IterationDeadline: deadline);
-        var (acceleration, reason) = await AccelerationProbe.DecideAsync(accel, options, Path.Combine(cacheDirectory, "work", $"probe-{Environment.ProcessId}-{Guid.NewGuid():N}"), TimeSpan.FromSeconds(30), cancellationToken);
+        var (acceleration, reason) = await AccelerationProbe.DecideAsync(accel, options, Path.Combine(cacheDirectory, "work", $"probe-{Environment.ProcessId}-{Guid.NewGuid():N}"), TimeSpan.FromSeconds(30), cancellationToken,
+            new KvmProbeCache(Path.Combine(cacheDirectory, "kvm-probe.json")));
         progress.WriteLine($"acceleration: {acceleration.ToString().ToLowerInvariant()} ({reason})");
         return options with { Acceleration = acceleration, AccelerationReason = reason };
     }

@@ -10,23 +10,38 @@ namespace Harness.Machines.Qemu;
 
 public static class AccelerationProbe
 {
-    /// <summary>Decides the acceleration for <paramref name="requested"/> (auto, kvm, tcg); the reason goes in the run record.</summary>
+    /// <summary>
+    /// Decides the acceleration for <paramref name="requested"/> (auto, kvm, tcg); the reason goes in the run record.
+    /// With a <paramref name="cache"/>, a probe boot's answer is reused while its key holds (see
+    /// <see cref="KvmProbeCache.KeyFor"/>); `--accel kvm` always probes again, so it can never be
+    /// refused on an old answer.
+    /// </summary>
     public static async Task<(Acceleration Acceleration, string Reason)> DecideAsync(
-        string requested, QemuOptions tcgOptions, string scratch, TimeSpan probeTimeout, CancellationToken cancellationToken)
+        string requested, QemuOptions tcgOptions, string scratch, TimeSpan probeTimeout, CancellationToken cancellationToken,
+        KvmProbeCache? cache = null, string kvmDevice = "/dev/kvm", TimeProvider? time = null)
     {
         if (requested == "tcg") return (Acceleration.Tcg, "requested");
         string? why = null;
-        if (!File.Exists("/dev/kvm")) why = "no /dev/kvm";
+        if (!File.Exists(kvmDevice)) why = $"no {kvmDevice}";
         else
         {
-            try { using var _ = new FileStream("/dev/kvm", FileMode.Open, FileAccess.ReadWrite); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { why = $"/dev/kvm not usable: {e.Message}"; }
+            try { using var _ = new FileStream(kvmDevice, FileMode.Open, FileAccess.ReadWrite); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { why = $"{kvmDevice} not usable: {e.Message}"; }
         }
         if (why is null)
         {
+            var key = cache is null ? "" : KvmProbeCache.KeyFor(tcgOptions.QemuBinary, kvmDevice);
+            if (requested == "auto" && cache?.Find(key) is { } known)
+                return (known.Acceleration, $"{known.Reason} (KVM probe answer of {known.ProbedAt:yyyy-MM-dd HH:mm} kept in {cache.File}: same host kernel, boot, QEMU and KVM device)");
             var seconds = await ProbeBootAsync(tcgOptions with { Acceleration = Acceleration.Kvm }, scratch, probeTimeout, cancellationToken);
-            if (seconds is { } s) return (Acceleration.Kvm, $"KVM probe booted in {s:F1} s");
+            var now = (time ?? TimeProvider.System).GetUtcNow();
+            if (seconds is { } s)
+            {
+                cache?.Store(new KvmProbeAnswer(key, Acceleration.Kvm, $"KVM probe booted in {s:F1} s", now));
+                return (Acceleration.Kvm, $"KVM probe booted in {s:F1} s");
+            }
             why = $"KVM probe did not boot within {probeTimeout.TotalSeconds:F0} s";
+            if (requested == "auto") cache?.Store(new KvmProbeAnswer(key, Acceleration.Tcg, why + "; using TCG thread=multi", now));
         }
         if (requested == "kvm")
             throw new MachineException($"--accel kvm: {why}");

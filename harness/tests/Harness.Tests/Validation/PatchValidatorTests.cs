@@ -214,13 +214,15 @@ public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task A_budget_ends_validate_INCONCLUSIVE_with_the_partial_counts_and_exit_4()
     {
-        // Both kernels fail every other repeat and each repeat takes 20 ms: without a budget this runs
-        // to the cap (2 x 200 repeats, about 8 s); a 0.6 s budget stops it after a few looks.
-        var without = new ScriptedMachine(i => { Thread.Sleep(20); return i % 2 == 0 ? Step.Fail : Step.Pass; });
-        var with = new ScriptedMachine(i => { Thread.Sleep(20); return i % 2 == 0 ? Step.Fail : Step.Pass; });
+        // Both kernels fail every other repeat and each repeat takes 40 ms: without a budget this runs
+        // to the cap (200 repeats a side: at least 4 s even with both guests of a side at once); a
+        // 2.5 s budget stops it after some looks. The margins are wide on purpose: look 1 (5 repeats
+        // a guest, 0.2 s) must finish inside the budget on a loaded CI machine (0.6 s did not).
+        var without = new ScriptedMachine(i => { Thread.Sleep(40); return i % 2 == 0 ? Step.Fail : Step.Pass; });
+        var with = new ScriptedMachine(i => { Thread.Sleep(40); return i % 2 == 0 ? Step.Fail : Step.Pass; });
         var policy = new VerdictPolicy(BatchSize: 10, MaxResidual: 0.3, MaxRunsPerSide: 200);
 
-        var (record, _) = await ValidateAsync(without, with, policy, TimeSpan.FromSeconds(0.6), [FilesystemCatalog.Find("ext4"), FilesystemCatalog.Find("xfs")]);
+        var (record, _) = await ValidateAsync(without, with, policy, TimeSpan.FromSeconds(2.5), [FilesystemCatalog.Find("ext4"), FilesystemCatalog.Find("xfs")]);
 
         Assert.True(record.BudgetReached);
         Assert.False(record.Interrupted);

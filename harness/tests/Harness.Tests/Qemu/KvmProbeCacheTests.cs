@@ -60,6 +60,19 @@ public sealed class KvmProbeCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task A_QEMU_that_dies_under_KVM_is_told_apart_from_one_that_hangs()
+    {
+        using var dies = new FakeQemu("exit 1");
+        var cache = new KvmProbeCache(Path.Combine(_scratch, "kvm-probe.json"));
+
+        var (acceleration, reason) = await Decide("auto", dies, cache, FakeKvm());
+
+        Assert.Equal(Acceleration.Tcg, acceleration);
+        Assert.Contains("QEMU ended after", reason);
+        Assert.DoesNotContain("within", reason);
+    }
+
+    [Fact]
     public async Task Another_QEMU_binary_is_probed_again_and_its_own_answer_kept()
     {
         using var hangs = new FakeQemu("sleep 60");

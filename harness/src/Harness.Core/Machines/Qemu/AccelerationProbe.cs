@@ -33,6 +33,7 @@ public static class AccelerationProbe
             var key = cache is null ? "" : KvmProbeCache.KeyFor(tcgOptions.QemuBinary, kvmDevice);
             if (requested == "auto" && cache?.Find(key) is { } known)
                 return (known.Acceleration, $"{known.Reason} (KVM probe answer of {known.ProbedAt:yyyy-MM-dd HH:mm} kept in {cache.File}: same host kernel, boot, QEMU and KVM device)");
+            var probeClock = Stopwatch.StartNew();
             var seconds = await ProbeBootAsync(tcgOptions with { Acceleration = Acceleration.Kvm }, scratch, probeTimeout, cancellationToken);
             var now = (time ?? TimeProvider.System).GetUtcNow();
             if (seconds is { } s)
@@ -40,7 +41,10 @@ public static class AccelerationProbe
                 cache?.Store(new KvmProbeAnswer(key, Acceleration.Kvm, $"KVM probe booted in {s:F1} s", now));
                 return (Acceleration.Kvm, $"KVM probe booted in {s:F1} s");
             }
-            why = $"KVM probe did not boot within {probeTimeout.TotalSeconds:F0} s";
+            // Say which: a QEMU that dies under KVM at once and a guest that hangs under it cost very different times.
+            why = probeClock.Elapsed < probeTimeout
+                ? $"KVM probe: QEMU ended after {probeClock.Elapsed.TotalSeconds:F1} s before the guest booted"
+                : $"KVM probe did not boot within {probeTimeout.TotalSeconds:F0} s";
             if (requested == "auto") cache?.Store(new KvmProbeAnswer(key, Acceleration.Tcg, why + "; using TCG thread=multi", now));
         }
         if (requested == "kvm")

@@ -336,6 +336,19 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         parse.Tokens.SkipWhile(t => t.Type == System.CommandLine.Parsing.TokenType.Command).Select(t => t.Value).ToArray();
 
     /// <summary>
+    /// A resumed run or validation keeps its recorded options: any option given beside --resume and
+    /// --budget would make the finished part and the rest two different experiments.
+    /// </summary>
+    internal static void RefuseChangedOptions(ParseResult given, string folder, string why, Option resume, Option budget)
+    {
+        var extra = given.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+            .Where(o => !o.Implicit && o.Option != resume && o.Option != budget).Select(o => o.Option.Name).ToArray();
+        if (extra.Length > 0)
+            throw new InputException(new InputProblem(folder, 0, 0, "--resume",
+                $"{string.Join(", ", extra)} cannot be changed when resuming: {why}; only --budget may be added"));
+    }
+
+    /// <summary>
     /// The parse of the run being resumed: its recorded arguments, from the same working directory
     /// (they may hold relative paths). Any other option beside --resume and --budget is refused,
     /// since it would make the finished part and the rest two different runs.
@@ -343,10 +356,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     private static ParseResult ResumeParse(Command command, ParseResult given, string folder, Option resume, Option budget)
     {
         InputException Problem(string message) => new(new InputProblem(folder, 0, 0, "--resume", message));
-        var extra = given.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
-            .Where(o => !o.Implicit && o.Option != resume && o.Option != budget).Select(o => o.Option.Name).ToArray();
-        if (extra.Length > 0)
-            throw Problem($"{string.Join(", ", extra)} cannot be changed when resuming: the run's options come from its run.json; only --budget may be added");
+        RefuseChangedOptions(given, folder, "the run's options come from its run.json", resume, budget);
         if (!File.Exists(Path.Combine(folder, "run.json")))
             throw Problem("no run.json here; pass a run folder, results/<run-id>");
         RunRecord recorded;

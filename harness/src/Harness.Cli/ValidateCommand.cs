@@ -151,10 +151,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
     private static ParseResult ResumeParse(Command command, ParseResult given, string folder, Option resume, Option budget)
     {
         InputException Problem(string message) => new(new InputProblem(folder, 0, 0, "--resume", message));
-        var extra = given.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
-            .Where(o => !o.Implicit && o.Option != resume && o.Option != budget).Select(o => o.Option.Name).ToArray();
-        if (extra.Length > 0)
-            throw Problem($"{string.Join(", ", extra)} cannot be changed when resuming: the validation's options come from its validation.json; only --budget may be added");
+        CliApp.RefuseChangedOptions(given, folder, "the validation's options come from its validation.json", resume, budget);
         var recorded = PatchValidator.ReadForResume(folder);
         if (recorded.WorkingDirectory is { } cwd && Path.GetFullPath(cwd) != Path.GetFullPath(Environment.CurrentDirectory))
             throw Problem($"validation {recorded.RunId} was started in {cwd}, and its arguments may be relative to it; cd {cwd} and resume from there");

@@ -58,8 +58,7 @@ public static class StaleResources
         string[] signatures = [prefix, "--request " + info.ResultsFolder + "/"];
         foreach (var (pid, command) in ProcessesNaming(signatures))
         {
-            var killed = await HostCommand.TryRunAsync("kill", ["-KILL", pid.ToString(CultureInfo.InvariantCulture)], "/", cancellationToken);
-            Say(new ReleasedResource("process", pid.ToString(CultureInfo.InvariantCulture), info.RunId, killed.ExitCode == 0, command.Length > 120 ? command[..120] + "..." : command));
+            Say(new ReleasedResource("process", pid.ToString(CultureInfo.InvariantCulture), info.RunId, Kill(pid), command.Length > 120 ? command[..120] + "..." : command));
         }
         for (var i = 0; i < 25 && ProcessesNaming(signatures).Count > 0; i++) await Task.Delay(100, cancellationToken);
 
@@ -139,6 +138,21 @@ public static class StaleResources
         record = record with { Interrupted = true, StopReason = reason, Finished = record.Finished ?? new DateTimeOffset(last, TimeSpan.Zero) };
         await AtomicFile.WriteJsonAsync(path, record, cancellationToken);
         return record;
+    }
+
+    /// <summary>SIGKILL through the runtime, not kill(1): procps is not on every minimal host.</summary>
+    private static bool Kill(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill();
+            return true;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return false; // already gone, or not ours to kill
+        }
     }
 
     /// <summary>Processes (not this one) whose command line contains one of the paths.</summary>

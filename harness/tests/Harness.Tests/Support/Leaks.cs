@@ -36,25 +36,18 @@ public static class Leaks
         }
 
         // Any process still naming the folder (QEMU with its disk and initrd, an agent, a harness).
-        var (_, processes) = await HostCommand.TryRunAsync("pgrep", ["-a", "-f", "."], "/", CancellationToken.None);
-        foreach (var line in processes.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var pid = line.Split(' ')[0];
-            if (line.Contains(root, StringComparison.Ordinal) && pid != Environment.ProcessId.ToString() && !line.Contains("pgrep", StringComparison.Ordinal))
-                leaks.Add($"process: {line.Trim()}");
-        }
+        foreach (var (pid, command) in StaleResources.ProcessesNaming([root]))
+            leaks.Add($"process: {pid} {command}");
 
         if (Directory.Exists(workFolder))
             leaks.AddRange(Directory.EnumerateFileSystemEntries(workFolder, "*", SearchOption.AllDirectories).Select(e => $"work folder entry: {e}"));
         return leaks;
     }
 
-    /// <summary>QEMU processes on the whole host (`pgrep -a qemu`) whose command line names <paramref name="root"/>.</summary>
-    public static async Task<IReadOnlyList<string>> QemuUnderAsync(string root)
-    {
-        var (_, output) = await HostCommand.TryRunAsync("pgrep", ["-a", "qemu"], "/", CancellationToken.None);
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains(root, StringComparison.Ordinal)).ToArray();
-    }
+    /// <summary>QEMU processes on the whole host whose command line names <paramref name="root"/> (read from /proc).</summary>
+    public static Task<IReadOnlyList<string>> QemuUnderAsync(string root) =>
+        Task.FromResult<IReadOnlyList<string>>(StaleResources.ProcessesNaming([root])
+            .Where(p => p.Command.Contains("qemu", StringComparison.Ordinal)).Select(p => $"{p.Pid} {p.Command}").ToArray());
 
     private static bool Within(string path, string root) => path == root || path.StartsWith(root + "/", StringComparison.Ordinal);
 

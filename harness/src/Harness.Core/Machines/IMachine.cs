@@ -34,6 +34,19 @@ public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport
 
     /// <summary>Kernel warnings seen so far in this cell's machine (cumulative; none where no console is watched).</summary>
     public KernelWarnings KernelWarnings { get; init; } = KernelWarnings.None;
+
+    /// <summary>
+    /// The machine's own phases of this iteration (mkfs, boot, mount, agent start, remount, fsck, ...): the
+    /// first iteration carries the cell's setup, the last its teardown, so a cell's phases add up to its wall time.
+    /// </summary>
+    public IReadOnlyList<PhaseTime> Phases { get; init; } = [];
+
+    /// <summary>
+    /// The machine's wall time for this iteration, seconds: from the end of the previous one (the cell's
+    /// start for the first) to its own end (its teardown included for the last). Measured where the work
+    /// happens, because a consumer sees iterations late (the last is held back for fsck).
+    /// </summary>
+    public double Seconds { get; init; }
 }
 
 /// <summary>Facts about where a cell ran, recorded with every result.</summary>

@@ -17,7 +17,8 @@ public static class GuestInit
     /// <summary>
     /// The alive port gets "&lt;reads completed&gt; &lt;writes completed&gt;" of the test disk every second
     /// (/sys/block/vda/stat fields 1 and 5): the workload's progress as the block layer sees it.
-    /// Framing on the results port: "@@begin i phase", the agent's JSON report, "@@end i phase rc";
+    /// Framing on the results port: "@@begin i phase uptime", the agent's JSON report, "@@end i phase rc uptime";
+    /// "@@mark name uptime" when the guest's own phase "name" (mount, remount, unmount) ends;
     /// "@@error message" when the guest cannot go on; "@@done" last.
     /// </summary>
     public const string Script = """
@@ -55,6 +56,10 @@ public static class GuestInit
         [ -n "$ALIVE" ] || fail "no virtio-serial port named harness.alive"
         # Once a second, the test disk's completed reads and writes: a moving workload moves these.
         ( while :; do read -r r _ _ _ w _ < /sys/block/vda/stat; echo "$r $w"; sleep 1; done ) > "$ALIVE" &
+        # Phase marks: "@@mark name uptime" closes the phase "name" since the last mark; frames carry
+        # the uptime at their begin and end, so the host sees where the guest's time went.
+        mark() { read -r up _ < /proc/uptime; echo "@@mark $1 $up" > "$OUT"; }
+        mark booted
         echo "HARNESS-BOOTED cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r)"
         [ "$CRASH" = 1 ] && echo c > /proc/sysrq-trigger
         # Tests: an immediate reboot, no kernel message; -no-reboot turns it into QEMU exiting with 0.
@@ -63,19 +68,22 @@ public static class GuestInit
         [ "$PROBE" = 1 ] && finish
         mkdir -p /mnt/test
         mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "mount -t $FS_TYPE /dev/vda /mnt/test failed"
+        mark mount
         # Tests: a frozen filesystem blocks every writer in D state, a real hung task with a still disk.
         [ "$FREEZE" = 1 ] && fsfreeze --freeze /mnt/test
         i=0
         while [ $i -lt "$REPEATS" ]; do
-          { echo "@@begin $i write"; /harness/harness-agent run --request "/harness/req-$i-write.json" --report -; echo "@@end $i write $?"; } > "$OUT"
+          { read -r up _ < /proc/uptime; echo "@@begin $i write $up"; /harness/harness-agent run --request "/harness/req-$i-write.json" --report -; rc=$?; read -r up _ < /proc/uptime; echo "@@end $i write $rc $up"; } > "$OUT"
           if [ "$REMOUNT" = 1 ]; then
             umount /mnt/test || fail "umount /mnt/test failed after iteration $i"
             mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "remount failed after iteration $i"
-            { echo "@@begin $i readback"; /harness/harness-agent run --request "/harness/req-$i-readback.json" --report -; echo "@@end $i readback $?"; } > "$OUT"
+            mark remount
+            { read -r up _ < /proc/uptime; echo "@@begin $i readback $up"; /harness/harness-agent run --request "/harness/req-$i-readback.json" --report -; rc=$?; read -r up _ < /proc/uptime; echo "@@end $i readback $rc $up"; } > "$OUT"
           fi
           i=$((i + 1))
         done
         umount /mnt/test
+        mark unmount
         finish
 
         """;

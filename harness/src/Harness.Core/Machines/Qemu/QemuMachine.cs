@@ -63,9 +63,15 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
         CommandTask<CommandResult>? qemu = null;
         try
         {
+            var setup = new PhaseTimer();
+            // Each iteration's wall time runs from the previous delivery (the cell's start for the first).
+            var lastDelivery = Stopwatch.GetTimestamp();
+            var heldSince = lastDelivery;
             await using (var f = new FileStream(paths.Disk, FileMode.Create, FileAccess.Write)) f.SetLength(Math.Max(options.ImageSize, cell.Filesystem.MinImageSize));
             await HostCommand.RunAsync(cell.Filesystem.MkfsProgram, cell.Filesystem.MkfsArgumentsFor(cell.Case.Workload.FsBlockSize, paths.Disk), cancellationToken);
+            setup.Mark("mkfs");
             await InitramfsBuilder.WriteCellInitrdAsync(options.BaseInitramfs, CellFiles(cell, remount, probe: false), paths.Initrd, cancellationToken);
+            setup.Mark("initrd");
 
             var arguments = QemuCommandLine.Build(options, paths);
             await File.WriteAllTextAsync(Path.Combine(cell.LogDirectory, "qemu-command.txt"),
@@ -108,6 +114,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                 if (console.Booted && bootSeconds == 0)
                 {
                     bootSeconds = clock.Elapsed.TotalSeconds;
+                    setup.Mark("boot");
                     lastProgress = clock.Elapsed;
                     progress.WriteLine($"    {cell.CellId}: booted in {bootSeconds:F1} s ({console.BootLine})");
                 }
@@ -125,7 +132,12 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                     pendingWrite.Remove(frame.Iteration);
                     var readback = frame.Phase == AgentPhase.Readback ? frame : null;
                     delivered++;
-                    var raw = ToRaw(cell.FirstIteration + frame.Iteration, write, readback, bootSeconds);
+                    var delivery = Stopwatch.GetTimestamp();
+                    var raw = ToRaw(cell.FirstIteration + frame.Iteration, write, readback, bootSeconds) with { Seconds = Stopwatch.GetElapsedTime(lastDelivery, delivery).TotalSeconds };
+                    heldSince = lastDelivery;
+                    lastDelivery = delivery;
+                    // The first iteration carries the cell's setup (mkfs, initrd, boot), so the phases add up.
+                    if (delivered == 1) raw = raw with { Phases = [.. setup.Phases, .. raw.Phases] };
                     // The last iteration waits for the guest's end, so it carries every kernel warning
                     // (unmount and power-off included); the others go at once, for live progress.
                     if (delivered == cell.Repeats) last = raw;
@@ -168,6 +180,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                         failed = Fail(GuestFailureKind.GuestError, $"guest finished after {delivered} of {cell.Repeats} iterations", console.Excerpt());
                         continue;
                     }
+                    var teardown = new PhaseTimer();
                     if (await Task.WhenAny(qemu.Task, Task.Delay(options.Grace, cancellationToken)) != qemu.Task)
                         progress.WriteLine($"    {cell.CellId}: guest did not power off within {options.Grace.TotalSeconds:F0} s; QEMU killed (results are complete)");
                     // The guest finished cleanly: check its disk on the host, read-only, once QEMU
@@ -176,9 +189,17 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                     await kill.CancelAsync();
                     try { await qemu; }
                     catch (OperationCanceledException) { /* killed on purpose */ }
+                    teardown.Mark("shutdown");
                     fsck.Result = await Filesystems.FsckRunner.CheckAsync(cell.Filesystem, paths.Disk, cancellationToken);
+                    teardown.Mark("fsck");
                     console.Poll(final: qemu.Task.IsCompleted);
-                    if (last is not null) yield return last with { KernelWarnings = console.Warnings };
+                    if (last is not null)
+                        yield return last with
+                        {
+                            KernelWarnings = console.Warnings,
+                            Phases = [.. last.Phases, .. frames.TakeGuestPhases(), .. teardown.Phases],
+                            Seconds = Stopwatch.GetElapsedTime(heldSince).TotalSeconds,
+                        };
                     yield break;
                 }
                 else if (exited)
@@ -268,7 +289,11 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
         else if (readback is not null && readback.Report is null)
             error = $"agent (read-back) exited with {readback.ExitCode} and no readable report: {Head(readback.Raw)}";
         error ??= write?.Report?.Error ?? readback?.Report?.Error;
-        return new IterationRaw(iteration, write?.Report, readback?.Report, error) { BootSeconds = bootSeconds };
+        return new IterationRaw(iteration, write?.Report, readback?.Report, error)
+        {
+            BootSeconds = bootSeconds,
+            Phases = [.. write?.GuestPhases ?? [], .. readback?.GuestPhases ?? []],
+        };
     }
 
     private static string Head(string? text) => text is null ? "(none)" : text.Length <= 300 ? text.Trim() : text[..300] + "...";

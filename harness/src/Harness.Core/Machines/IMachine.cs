@@ -67,5 +67,37 @@ public interface IMachine
     MachineFacts Describe();
 }
 
+/// <summary>
+/// A machine that can keep what it booted between cells: `validate` runs each side's guests across its
+/// looks without booting them again. Each cell run on a session has the session's filesystem and case.
+/// </summary>
+public interface ISessionMachine : IMachine
+{
+    /// <summary>Prepares and starts a machine for cells like <paramref name="cell"/> (its filesystem and case).</summary>
+    Task<IMachineSession> OpenSessionAsync(CellRequest cell, CancellationToken cancellationToken);
+}
+
+/// <summary>A started machine. Disposing it stops it and releases everything it holds.</summary>
+public interface IMachineSession : IAsyncDisposable
+{
+    /// <summary>False once the machine failed or ended: it can run no more cells.</summary>
+    bool Alive { get; }
+
+    /// <summary>Runs one cell's iterations (numbered from its FirstIteration), the last one carrying the filesystem check.</summary>
+    IAsyncEnumerable<IterationRaw> RunAsync(CellRequest cell, CancellationToken cancellationToken);
+}
+
+/// <summary>Runs every cell on one open session: lets the cell runner drive a kept machine like any other.</summary>
+public sealed class SessionMachine(IMachine machine, IMachineSession session) : IMachine
+{
+    public string Kind => machine.Kind;
+
+    public Task<string?> CheckAsync(CancellationToken cancellationToken) => machine.CheckAsync(cancellationToken);
+
+    public IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, CancellationToken cancellationToken) => session.RunAsync(cell, cancellationToken);
+
+    public MachineFacts Describe() => machine.Describe();
+}
+
 /// <summary>The machine itself broke (mkfs, mount, agent crash): the cell is ERROR, not FAIL.</summary>
 public class MachineException(string message, Exception? inner = null) : Exception(message, inner);

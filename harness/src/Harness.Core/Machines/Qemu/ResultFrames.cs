@@ -30,6 +30,16 @@ internal sealed class ResultFrames
     }
 
     public bool Done { get; private set; }
+
+    /// <summary>Set by "@@idle": the guest ran the iterations asked for and unmounted the test disk; cleared by <see cref="TakeIdle"/>.</summary>
+    public bool Idle { get; private set; }
+
+    public bool TakeIdle()
+    {
+        var idle = Idle;
+        Idle = false;
+        return idle;
+    }
     public string? GuestError { get; private set; }
 
     /// <summary>Feeds new text; returns frames completed by it.</summary>
@@ -85,6 +95,10 @@ internal sealed class ResultFrames
         else if (line.StartsWith("@@error ", StringComparison.Ordinal))
         {
             GuestError ??= line["@@error ".Length..];
+        }
+        else if (line == "@@idle")
+        {
+            Idle = true;
         }
         else if (line == "@@done")
         {

@@ -39,7 +39,7 @@ public sealed class QemuLifecycleTests : IDisposable
         return new CellRequest("ext4-test", FilesystemCatalog.Find("ext4"), @case, repeats, Path.Combine(_scratch, "work"), Path.Combine(_scratch, "logs"));
     }
 
-    private static async Task<(List<IterationRaw> Raws, Exception? Error)> Drain(QemuMachine machine, CellRequest cell, CancellationToken ct = default)
+    private static async Task<(List<IterationRaw> Raws, Exception? Error)> Drain(IMachine machine, CellRequest cell, CancellationToken ct = default)
     {
         var raws = new List<IterationRaw>();
         try
@@ -205,10 +205,10 @@ public sealed class QemuLifecycleTests : IDisposable
         var second = first with { CellId = "ext4-test-look2", Repeats = 3, FirstIteration = 2 };
         var kept = new KeptMachine(machine);
 
-        var (a, errorA) = await DrainKept(kept, first);
+        var (a, errorA) = await Drain(kept, first);
         Assert.Null(errorA);
         Assert.True(fake.StillRunning(), "the guest waits for the next cell");
-        var (b, errorB) = await DrainKept(kept, second);
+        var (b, errorB) = await Drain(kept, second);
         Assert.Null(errorB);
         await kept.DisposeAsync();
 
@@ -254,9 +254,9 @@ public sealed class QemuLifecycleTests : IDisposable
         var kept = new KeptMachine(Machine(fake));
         var cell = Cell(repeats: 0);
 
-        var (_, error) = await DrainKept(kept, cell with { Repeats = 1 });
+        var (_, error) = await Drain(kept, cell with { Repeats = 1 });
         Assert.Equal(GuestFailureKind.KernelPanic, Assert.IsType<GuestFailureException>(error).Kind);
-        var (raws, again) = await DrainKept(kept, cell);
+        var (raws, again) = await Drain(kept, cell);
         await kept.DisposeAsync();
 
         Assert.Null(again);
@@ -264,17 +264,6 @@ public sealed class QemuLifecycleTests : IDisposable
         Assert.Equal(2, kept.Opened);
         Assert.Equal(["run 0 0", "stop"], File.ReadAllLines(orders).Select(l => l.Trim()));
         Assert.False(fake.StillRunning());
-    }
-
-    private static async Task<(List<IterationRaw> Raws, Exception? Error)> DrainKept(KeptMachine machine, CellRequest cell)
-    {
-        var raws = new List<IterationRaw>();
-        try
-        {
-            await foreach (var raw in machine.RunCellAsync(cell, CancellationToken.None)) raws.Add(raw);
-            return (raws, null);
-        }
-        catch (Exception e) { return (raws, e); }
     }
 
     [Fact]

@@ -79,7 +79,7 @@ public sealed class ReportCommand(TextWriter stdout, TextWriter stderr)
         ["--cases-dir", "--kernels-dir", "--image-size", "--cache", "--agent", "--accel", "--backend", "--memory", "--cpus", "--boot-timeout", "--deadline", "--hung-task-timeout"];
 
     /// <summary>The `harness run` arguments that rerun the cell in <paramref name="cellFolder"/>.</summary>
-    internal static string[] RerunArguments(string cellFolder, string? resultsRoot)
+    public static string[] RerunArguments(string cellFolder, string? resultsRoot)
     {
         var full = Path.GetFullPath(cellFolder).TrimEnd('/');
         InputException Problem(string message) => new(new InputProblem(cellFolder, 0, 0, "cell", message));

@@ -27,9 +27,9 @@ public static class HtmlReport
     };
 
     private const string LegalColour = "#dddddd";
-    private const int Width = 760;
+    private const int Width = 820;
     private const int PlotLeft = 250;
-    private const int PlotRight = 660;
+    private const int PlotRight = 640;
 
     public static string Render(ReportModel model)
     {
@@ -168,7 +168,7 @@ public static class HtmlReport
             for (var b = 1L; b < totalBlocks; b++)
                 sb.Append(Inv($"<line class=\"block-boundary\" x1=\"{OX(b * spb):F2}\" y1=\"20\" x2=\"{OX(b * spb):F2}\" y2=\"54\" stroke=\"#fff\" stroke-width=\"0.5\"/>\n"));
         foreach (var f in findings)
-            sb.Append(Inv($"<rect class=\"sector-mark overview\" data-class=\"{EnumWords.Kebab(f.Class)}\" data-first-sector=\"{f.FirstSector}\" data-sectors=\"{f.SectorCount}\" x=\"{OX(f.FirstSector):F2}\" y=\"20\" width=\"{Math.Max(2, OX(f.EndSector) - OX(f.FirstSector)):F2}\" height=\"34\" fill=\"{ClassColours[f.Class]}\"><title>{E(EnumWords.Kebab(f.Class))}: sectors {f.FirstSector}-{f.EndSector - 1}</title></rect>\n"));
+            sb.Append(Inv($"<rect class=\"sector-mark overview\" data-class=\"{EnumWords.Kebab(f.Class)}\" data-first-sector=\"{f.FirstSector}\" data-sectors=\"{f.SectorCount}\" x=\"{OX(f.FirstSector):F2}\" y=\"20\" width=\"{Math.Max(2, OX(f.EndSector) - OX(f.FirstSector)):F2}\" height=\"34\" fill=\"{ClassColours[f.Class]}\"><title>{E(EnumWords.Kebab(f.Class))}: {Sectors(f)}</title></rect>\n"));
         sb.Append(Inv($"<rect class=\"zoom-window\" x=\"{OX(fromBlock * spb) - 1:F2}\" y=\"16\" width=\"{Math.Max(3, OX((toBlock + 1) * spb) - OX(fromBlock * spb) + 2):F2}\" height=\"42\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"/>\n"));
         foreach (var tick in Enumerable.Range(0, 5))
         {
@@ -199,7 +199,7 @@ public static class HtmlReport
                 sb.Append(Inv($"<text x=\"{x + spb * sectorWidth / 2:F1}\" y=\"86\" text-anchor=\"middle\">block {b}</text>\n"));
         }
         sb.Append(Inv($"<text x=\"{left}\" y=\"104\">offset {Offset(fromSector * 512)}</text><text x=\"{right}\" y=\"104\" text-anchor=\"end\">offset {Offset((fromSector + windowSectors) * 512)}</text>\n"));
-        sb.Append(Inv($"<text x=\"{left}\" y=\"12\">fs blocks {fromBlock}-{toBlock} ({spb} sectors of 512 bytes each); first finding: {E(EnumWords.Kebab(first.Class))} at sectors {first.FirstSector}-{first.EndSector - 1}, IOs in flight {E(MarkdownReport.Ios(first))}</text>\n</svg>\n"));
+        sb.Append(Inv($"<text x=\"{left}\" y=\"12\">fs blocks {fromBlock}-{toBlock} ({spb} sectors of 512 bytes each); first finding: {E(EnumWords.Kebab(first.Class))} at {Sectors(first)}, IOs in flight {E(MarkdownReport.Ios(first))}</text>\n</svg>\n"));
 
         // Legend.
         sb.Append("<p class=\"legend\">");
@@ -259,6 +259,8 @@ public static class HtmlReport
             sb.Append(Inv($"<h3>{E(EnumWords.Kebab(f.Finding.Class))}: {E(f.Cell.Input.CellId)}, iteration {f.Iteration.Iteration}, {E(f.Pass)}</h3>\n<pre>{E(f.Finding.ToString())}</pre>\n<p>fs blocks of {f.Cell.FsBlockSize} bytes. Rerun: <code>{E(f.Cell.RerunCommand)}</code></p>\n"));
         return sb.ToString();
     }
+
+    private static string Sectors(Finding f) => f.SectorCount == 1 ? Inv($"sector {f.FirstSector}") : Inv($"sectors {f.FirstSector}-{f.EndSector - 1}");
 
     private static string Offset(long bytes) =>
         bytes == 0 ? "0" : bytes % (1L << 20) == 0 ? Inv($"{bytes >> 20} MiB") : bytes % 1024 == 0 ? Inv($"{bytes >> 10} KiB") : Inv($"{bytes}");

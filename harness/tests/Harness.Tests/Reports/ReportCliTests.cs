@@ -153,7 +153,8 @@ public sealed class ReportCliTests
             Assert.All(iteration.Passes, p => Assert.Equal(65536, p.SectorsChecked));
             foreach (var name in new[] { ReportWriter.Markdown, ReportWriter.Html, ReportWriter.Junit })
                 Assert.True(File.Exists(Path.Combine(rerun, name)), name);
-            Assert.Contains("rerun: harness run --machine local --fs ext4", err);
+            Assert.Contains("rerun: harness run --machine local --fault zero-sub-block", err);
+            Assert.Contains("--fs ext4 --case", err);
         }
         finally
         {

@@ -99,7 +99,8 @@ public sealed class ReportTests
         Assert.Empty(KcidbRules.Check(json));
         var doc = JsonNode.Parse(json)!;
         Assert.Equal(["without", "with", "control"], doc["builds"]!.AsArray().Select(b => ((string)b!["id"]!).Split(':').Last()));
-        var without = doc["tests"]!.AsArray().Where(t => ((string)t!["build_id"]!).EndsWith(":without", StringComparison.Ordinal)).ToArray();
+        // The trimmed fixture keeps 4 of each cell's 10 repeats: the other 6 read as never run (MISS).
+        var without = doc["tests"]!.AsArray().Where(t => ((string)t!["build_id"]!).EndsWith(":without", StringComparison.Ordinal) && t!["misc"]!["iteration"] is not null).ToArray();
         Assert.NotEmpty(without);
         Assert.All(without, t => Assert.Equal("FAIL", (string)t!["status"]!));
         Snapshot.Match(json);

@@ -107,6 +107,32 @@ public sealed class ReportCliTests
             "--fs", "xfs", "--case", caseFile, "--repeats", "2", "--results", Path.Combine(fixture.Root, "results")], args);
     }
 
+    [Theory]
+    [InlineData("ocfs2-seed-without-look01-g1", new[] { "--kernel", "linux-6.1-ocfs2-race" })]
+    [InlineData("ocfs2-seed-with-look01-g2", new[] { "--kernel", "linux-6.1-ocfs2-race", "--patch", "kernels/patches/direct-io-serialise-sub-block-zeroing.patch" })]
+    [InlineData("ocfs2-seed-control-look01-g1", new[] { "--kernel", "linux-6.1" })]
+    public void Rerun_of_a_validate_cell_boots_that_side_s_kernel_with_the_validation_s_machine_options(string cellId, string[] kernel)
+    {
+        using var fixture = new ReportFixture(ReportFixture.Validation);
+        var caseFile = Path.Combine(RepoPaths.Cases, "seed.yaml");
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(caseFile)));
+        var cellJson = Path.Combine(fixture.Folder, "cells", cellId, "cell.json");
+        var cell = RecordFormat.Read<CellResult>(cellJson);
+        File.WriteAllText(cellJson, JsonSerializer.Serialize(cell with { Input = cell.Input with { CaseFile = caseFile, CaseSha256 = sha } }, ResultStore.Json));
+        var validationJson = Path.Combine(fixture.Folder, "validation.json");
+        var validation = RecordFormat.Read<Harness.Validation.ValidationRecord>(validationJson);
+        // The fixture was recorded before validate kept its arguments (format 0): such a record cannot be rerun.
+        var old = Assert.Throws<Harness.Yaml.InputException>(() => ReportCommand.RerunArguments(Path.Combine(fixture.Folder, "cells", cellId), null));
+        Assert.Contains("recorded without its arguments", old.Message);
+        string[] recorded = ["--kernel", "linux-6.1-ocfs2-race", "--patch", "kernels/patches/direct-io-serialise-sub-block-zeroing.patch", "--control", "linux-6.1",
+            "--fs", "ocfs2", "--case", "seed", "--batch", "20", "--max-repeats", "200", "--accel", "tcg", "--boot-timeout", "300s", "--results", "results"];
+        File.WriteAllText(validationJson, JsonSerializer.Serialize(validation with { WorkingDirectory = Environment.CurrentDirectory, Arguments = recorded }, ResultStore.Json));
+
+        var args = ReportCommand.RerunArguments(Path.Combine(fixture.Folder, "cells", cellId), "elsewhere");
+
+        Assert.Equal(["--machine", "qemu", .. kernel, "--accel", "tcg", "--boot-timeout", "300s", "--fs", "ocfs2", "--case", caseFile, "--repeats", "10", "--results", "elsewhere"], args);
+    }
+
     [Fact]
     public void Rerun_refuses_a_changed_case_file_and_another_working_directory()
     {

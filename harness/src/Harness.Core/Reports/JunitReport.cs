@@ -145,6 +145,12 @@ public static class JunitReport
             var line = $"{PatchVerdicts.Word(p.Verdict)}: without {MarkdownReport.Rate(p.Without)}, with {MarkdownReport.Rate(p.With)}, patched rate {p.Bound}";
             var text = $"{p.Reason}\ncells: {model.Folder}/cells/{p.Filesystem}-{p.Case}-*";
             CaseProblem? error = null, failure = null;
+            // Stopped before a verdict (Ctrl-C, --budget): nothing was decided, neither way.
+            if (p.End == LoopEnd.Interrupted)
+            {
+                list.Add(new TestCase($"{p.Filesystem}/{p.Case}", $"harness.validate.{Dotted(p.Case)}.{Dotted(p.Filesystem)}", seconds, $"not decided: interrupted ({line})", null, null, $"{line}\n{p.Reason}"));
+                continue;
+            }
             // Machines, not kernels, left it undecided: an infrastructure error, not a failed expectation.
             if (p.End == LoopEnd.Uncountable && p.Verdict == PatchVerdict.Inconclusive)
                 error = new CaseProblem("infrastructure", line, text + "\n" + string.Join("\n", p.MachineFailures));

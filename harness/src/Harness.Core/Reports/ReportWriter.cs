@@ -53,9 +53,10 @@ public static class ReportWriter
             var written = await WriteAsync(folder, ReportLoader.ShownAs(folder, Environment.CurrentDirectory), null, JunitReport.DefaultExpected, CancellationToken.None);
             stdout.WriteLine($"reports: {string.Join(", ", written.Files.Select(Path.GetFileName))} in {ReportLoader.ShownAs(folder, Environment.CurrentDirectory)}");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Yaml.InputException or RecordFormatException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            stderr.WriteLine($"harness: reports not written: {e.Message.Split('\n')[0]}; 'harness report {folder}' retries");
+            // Whatever went wrong here (a full disk, a bug in a renderer), the run's records and exit code stand.
+            stderr.WriteLine($"harness: reports not written ({e.GetType().Name}): {e.Message.Split('\n')[0]}; 'harness report {folder}' retries");
         }
     }
 }

@@ -90,6 +90,22 @@ public sealed class ReportTests
         Snapshot.Match(fixes);
     }
 
+    [Theory]
+    [InlineData(LoopEnd.Interrupted, "skipped")]
+    [InlineData(LoopEnd.Uncountable, "error")]
+    [InlineData(LoopEnd.Cap, "failure")]
+    public void Junit_of_an_undecided_pair_says_why_instead_of_failing_the_kernel(LoopEnd end, string element)
+    {
+        using var fixture = new ReportFixture(ReportFixture.Validation);
+        var model = fixture.Load();
+        var pair = model.Validation!.Pairs.Single() with { End = end, Verdict = PatchVerdict.Inconclusive };
+        var xml = JunitReport.Render(model with { Validation = model.Validation with { Pairs = [pair] } });
+
+        Assert.Empty(JunitRules.Check(xml));
+        var testcase = XDocument.Parse(xml).Descendants("testcase").Single();
+        Assert.Equal([element], testcase.Elements().Select(e => e.Name.LocalName).Where(n => n != "system-out"));
+    }
+
     [Fact]
     public void Kcidb_of_a_validation_has_a_checkout_and_build_per_kernel()
     {
@@ -200,7 +216,7 @@ public sealed class ReportTests
     [InlineData("<properties><property name=\"a\" value=\"b\"/></properties>", "<properties/>", "at least one <property>")]
     [InlineData("<property name=\"a\" value=\"b\"/>", "<property name=\"a\"/>", "missing required attribute value")]
     [InlineData("<testsuite name=\"s\" tests=\"1\"", "<testsuite tests=\"1\"", "missing required attribute name")]
-    public void Junit_rules_reject_what_the_jenkins_schema_rejects(string from, string to, string expected)
+    public void Junit_rules_reject_what_the_jenkins_schema_or_a_ci_reader_rejects(string from, string to, string expected)
     {
         var bad = GoodJunit.Replace(from, to, StringComparison.Ordinal);
         Assert.NotEqual(GoodJunit, bad);
@@ -282,7 +298,10 @@ public sealed class ReportTests
         // The screenshot, kept with the run, shows the marks in the zeroed colour: 2 sectors in the zoom (~30x40 px) and the overview mark.
         var image = new PngImage(screenshot);
         Assert.True(image.Count(HtmlReport.ClassColours[FindingClass.Zeroed]) > 1000, $"{image.Count(HtmlReport.ClassColours[FindingClass.Zeroed])} zeroed-coloured pixels in {screenshot}");
-        Assert.True(File.Exists(screenshot));
+        // Kept beside the test binaries too (the run folder is temporary), for CI to archive and people to look at.
+        var kept = Path.Combine(AppContext.BaseDirectory, "report-screenshots");
+        Directory.CreateDirectory(kept);
+        File.Copy(screenshot, Path.Combine(kept, $"{ReportFixture.FaultRun}.png"), overwrite: true);
     }
 
     [Fact]

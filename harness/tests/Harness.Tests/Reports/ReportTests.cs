@@ -305,6 +305,23 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public void Report_html_of_a_validation_plots_both_sides_with_intervals_and_maps_the_unpatched_kernel_s_corruption()
+    {
+        using var fixture = new ReportFixture(ReportFixture.Validation);
+        var html = HtmlReport.Render(fixture.Load());
+
+        // Without, with and control: one interval each, against the max-residual line, with the verdict.
+        var verdictPlot = html[html.IndexOf("<svg class=\"verdict-plot\"", StringComparison.Ordinal)..];
+        verdictPlot = verdictPlot[..(verdictPlot.IndexOf("</svg>", StringComparison.Ordinal))];
+        Assert.Equal(["20/20", "0/60", "0/20"], Regex.Matches(verdictPlot, "data-failures=\"(\\d+)\" data-runs=\"(\\d+)\"").Select(m => $"{m.Groups[1]}/{m.Groups[2]}"));
+        Assert.Contains("max residual 5 %", verdictPlot);
+        Assert.Contains("ocfs2/seed: FIXES", verdictPlot);
+        // The map is of the kernel without the patch: its first corrupted read-back.
+        Assert.Contains("<p>ocfs2-seed-without-look01-g1, iteration 0, after-fsync read-back", html);
+        Assert.Contains("<rect class=\"sector-mark overview\" data-class=\"zeroed\" data-first-sector=\"8\"", html);
+    }
+
+    [Fact]
     public async Task The_console_check_catches_a_page_that_throws()
     {
         using var fixture = new ReportFixture(ReportFixture.FaultRun);

@@ -13,7 +13,7 @@ AGENT_AOT := $(CACHE)/agent/harness-agent
 # cpio for guests, and the kernel build toolchain. Kernel packages (linux-image-*-cloud,
 # linux-source-6.1) are fetched by the harness itself with apt-get download, so apt's lists
 # must exist: deps runs apt-get update when they do not.
-APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache time procps
+APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache time procps chromium
 
 .PHONY: all deps build agent-aot test demo demo-host demo-qemu bench clean help
 

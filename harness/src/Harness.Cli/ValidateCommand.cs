@@ -132,6 +132,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                 var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
                 stdout.Write(ValidationTable.Render(record));
                 stdout.WriteLine($"results: {path}");
+                await Reports.ReportWriter.WriteAfterCommandAsync(path, stdout, stderr);
                 return ExitCode(record);
             }
             catch (MachineException e)

@@ -50,7 +50,8 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         var started = time.GetUtcNow();
         var inputs = (from fs in request.Filesystems
                       from c in request.Cases
-                      select new CellInput($"{fs.Name}-{c.Name}", fs.Name, c.Name, c.SourceFile, Sha256(c.SourceFile), c.Workload.Seed, request.Repeats ?? c.Repeats)).ToArray();
+                      select new CellInput($"{fs.Name}-{c.Name}", fs.Name, c.Name, c.SourceFile, Sha256(c.SourceFile), c.Workload.Seed, request.Repeats ?? c.Repeats)
+                      { FsBlockSize = c.Workload.FsBlockSize, FileSize = c.Workload.FileSize }).ToArray();
         RunFolder folder;
         RunRecord record;
         var finished = new CellResult?[inputs.Length];

@@ -111,8 +111,8 @@ public static class FioJobParser
             options.Add(KeyValue(line, number, section));
         }
         if (job is null && problems.Count == 0)
-            problems.Add(new InputProblem(file, 0, 0, "(file)", text.Trim().Length == 0
-                ? "is empty: a job file needs one job section such as [seed] with rw=, bs=, size=, ..."
+            problems.Add(new InputProblem(file, 0, 0, "(file)", section is null
+                ? "is empty (blank lines and comments only): a job file needs one job section such as [seed] with rw=, bs=, size=, ..."
                 : "has no job section (only [global]): add one such as [seed]"));
         if (problems.Count > 0) throw new InputException(problems);
         return new FioJobFile(file, job!, jobLine, options, settings);
@@ -235,10 +235,10 @@ public static class FioCase
 
         foreach (var o in job.Options)
         {
-            if (o.Value is null && o.Key is not ("group_reporting" or "thread"))
-                Problem(o, $"'{o.Key}' has no value (write {o.Key}=...)");
-            else if (!Mapped.Contains(o.Key) && !PerformanceOnly.Contains(o.Key) && !WhereFioWrites.Contains(o.Key))
+            if (!Mapped.Contains(o.Key) && !PerformanceOnly.Contains(o.Key) && !WhereFioWrites.Contains(o.Key))
                 Problem(o, $"{o.Key} is not supported in a job file used as a case; supported: {string.Join(", ", Mapped.Concat(WhereFioWrites))} (and {string.Join(", ", PerformanceOnly)}, which change only how fio batches calls)");
+            else if (o.Value is null && o.Key is not ("group_reporting" or "thread"))
+                Problem(o, $"'{o.Key}' has no value (write {o.Key}=...)");
         }
 
         string? Text(string key) => job.Effective(key)?.Value;
@@ -389,14 +389,15 @@ public static class FioCase
 
     private static InputProblem Relocate(FioJobFile job, IReadOnlyDictionary<string, FioOption> settings, InputProblem problem)
     {
-        var source = problem.Field switch
+        var field = problem.Field[(problem.Field.LastIndexOf('.') + 1)..]; // io.queue-depth -> queue-depth
+        var source = field switch
         {
             "count" => job.Effective("size"),
             "queue-depth" => job.Effective("iodepth"),
             "start" => job.Effective("offset"),
             "size" or "stride" => job.Effective("bs") ?? job.Effective("blocksize") ?? job.Effective("filesize"),
             "seed" => job.Effective("randseed"),
-            _ => settings.TryGetValue(problem.Field, out var s) ? s : null,
+            _ => settings.TryGetValue(field, out var s) ? s : null,
         };
         var at = source?.Line ?? job.JobLine;
         var what = source is null ? problem.Field : source.Key;

@@ -85,6 +85,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(KernelsCommand(cancellationToken));
         root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create(cancellationToken));
+        root.Subcommands.Add(new BenchCommand(stdout, time).Create(cancellationToken));
         root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
 
         var parse = root.Parse(args);

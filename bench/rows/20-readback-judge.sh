@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Row: read-back + judge throughput against fio reading the same 32 MiB file with verify=crc32c
+# (O_DIRECT, libaio, QD32, 4 KiB). The judge must never be the bottleneck: target >= 1.0x fio.
+# Harness side: the read-back and judge phase timings of an iteration record (issue 9 part 1's
+# per-phase timings); a record without them prints the row as not measured, saying why.
+set -euo pipefail
+W=$BENCH_WORK/rj; IMG=$W/xfs.img; MNT=$W/mnt
+mkdir -p "$MNT"
+cleanup() { umount "$MNT" 2>/dev/null || true; rm -f "$IMG"; }
+trap cleanup EXIT
+truncate -s 1G "$IMG"; mkfs.xfs -f -q -b size=4096 "$IMG"; mount -o loop "$IMG" "$MNT"
+# fio: write the 32 MiB once with crc32c headers, then a verify-only read pass, timed by fio.
+(cd "$MNT" && fio --name=w --filename=verify.target --ioengine=libaio --direct=1 --rw=write --bs=4k --size=32m \
+   --iodepth=32 --verify=crc32c --do_verify=0 --output-format=json >/dev/null)
+fio_gibs=$(cd "$MNT" && fio --name=v --filename=verify.target --ioengine=libaio --direct=1 --rw=read --bs=4k --size=32m \
+   --iodepth=32 --verify=crc32c --verify_only=1 --output-format=json | jq '.jobs[0].read.bw_bytes / 1073741824')
+out=$W/h
+"$HARNESS" run --machine local --dir "$MNT" --fs xfs --case cases/seed.fio --repeats 1 --agent "$AGENT" --results "$out" >/dev/null 2>"$W/h.err" \
+  || { echo "harness run failed:" >&2; tail -3 "$W/h.err" >&2; exit 1; }
+rec=$(ls "$out"/*/cells/*/iteration-000.json)
+# Bytes judged over the seconds of read-back plus judging, if the record has phase timings.
+gibs=$(jq -r '
+  ([.passes[].sectorsChecked] | add * 512) as $bytes
+  | (.phases // .phaseSeconds // null) as $p
+  | if $p == null then "-" else
+      ([$p | to_entries[] | select(.key | test("readback|read-back|judg"; "i")) | .value | if type == "object" then (.seconds // 0) else . end] | add) as $s
+      | if ($s // 0) > 0 then ($bytes / $s / 1073741824) else "-" end
+    end' "$rec")
+note="bytes judged (two passes) / seconds of read-back + judging"
+[ "$gibs" = "-" ] && note="not measured in this run: the iteration record has no per-phase timings yet (issue 9 part 1); fio side measured"
+printf 'read-back + judge, seed.fio 32 MiB\tGiB/s\t%s\tfio verify=crc32c read\t%s\t>=1.0\t%s\n' "$gibs" "$fio_gibs" "$note"

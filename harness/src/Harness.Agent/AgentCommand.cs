@@ -18,13 +18,15 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
         reports what it wrote and read back. It never judges the data.
 
         Usage:
-          harness-agent run --request <path|-> --report <path|->
+          harness-agent run --request <path|-> --report <path|-> [--iteration N]
           harness-agent --help
 
         Options:
           --request <path>  AgentRequest JSON to execute; '-' reads standard input
           --report <path>   where to write the AgentReport JSON; '-' writes standard output.
                             A path is replaced atomically (temporary file, then rename).
+          --iteration <N>   run iteration N instead of the request's (its run tag and plan
+                            follow from N): a guest runs any iteration from one request file.
 
         Exit status: 0 the phase ran (even if the data read back is corrupt), or was
                        skipped because the device cannot take the case's alignment
@@ -47,7 +49,7 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
             await usage.WriteLineAsync(Usage);
             return ExitRan;
         }
-        if (!TryParseRun(args, out var requestPath, out var reportPath, out var usageError))
+        if (!TryParseRun(args, out var requestPath, out var reportPath, out var iteration, out var usageError))
         {
             await standardError.WriteLineAsync($"harness-agent: {usageError}\nTry 'harness-agent --help'.");
             return ExitUsage;
@@ -58,6 +60,7 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
         try
         {
             var request = await ReadRequestAsync(requestPath, cancellationToken);
+            if (iteration is { } n) request = request with { Iteration = n };
             report = await runner.RunAsync(request, cancellationToken);
         }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or AgentException)
@@ -84,9 +87,10 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
         return report.Error is null ? ExitRan : ExitCouldNotRun;
     }
 
-    private static bool TryParseRun(IReadOnlyList<string> args, out string request, out string report, out string error)
+    private static bool TryParseRun(IReadOnlyList<string> args, out string request, out string report, out int? iteration, out string error)
     {
         request = report = error = "";
+        iteration = null;
         if (args[0] != "run")
         {
             error = $"unknown command '{args[0]}'; valid: run, --help";
@@ -95,9 +99,9 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
         for (var i = 1; i < args.Count; i++)
         {
             var (name, value) = args[i].Split('=', 2) is [var n, var v] ? (n, (string?)v) : (args[i], null);
-            if (name is not ("--request" or "--report"))
+            if (name is not ("--request" or "--report" or "--iteration"))
             {
-                error = $"unknown option '{args[i]}'; valid: --request, --report";
+                error = $"unknown option '{args[i]}'; valid: --request, --report, --iteration";
                 return false;
             }
             if (value is null)
@@ -109,7 +113,16 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
                 }
                 value = args[++i];
             }
-            if (name == "--request") request = value;
+            if (name == "--iteration")
+            {
+                if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+                {
+                    error = $"--iteration needs a whole number, not '{value}'";
+                    return false;
+                }
+                iteration = number;
+            }
+            else if (name == "--request") request = value;
             else report = value;
         }
         if (request.Length == 0 || report.Length == 0)

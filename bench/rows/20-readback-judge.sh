@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Row: read-back + judge throughput against fio reading the same 32 MiB file with verify=crc32c
 # (O_DIRECT, libaio, QD32, 4 KiB). The judge must never be the bottleneck: target >= 1.0x fio.
-# Harness side: the read-back and judge phase timings of an iteration record (issue 9 part 1's
-# per-phase timings); a record without them prints the row as not measured, saying why.
+# Harness side: the bytes its two read-backs judged over the read-* and judge phase times of the
+# iteration record; a record without phase timings prints the row as not measured, saying why.
 set -euo pipefail
 W=$BENCH_WORK/rj; IMG=$W/xfs.img; MNT=$W/mnt
 mkdir -p "$MNT"
@@ -18,14 +18,11 @@ out=$W/h
 "$HARNESS" run --machine local --dir "$MNT" --fs xfs --case cases/seed.fio --repeats 1 --agent "$AGENT" --results "$out" >/dev/null 2>"$W/h.err" \
   || { echo "harness run failed:" >&2; tail -3 "$W/h.err" >&2; exit 1; }
 rec=$(ls "$out"/*/cells/*/iteration-000.json)
-# Bytes judged over the seconds of read-back plus judging, if the record has phase timings.
+# Bytes judged over the seconds of read-back (the agent's read-* phases) plus judging (judge).
 gibs=$(jq -r '
   ([.passes[].sectorsChecked] | add * 512) as $bytes
-  | (.phases // .phaseSeconds // null) as $p
-  | if $p == null then "-" else
-      ([$p | to_entries[] | select(.key | test("readback|read-back|judg"; "i")) | .value | if type == "object" then (.seconds // 0) else . end] | add) as $s
-      | if ($s // 0) > 0 then ($bytes / $s / 1073741824) else "-" end
-    end' "$rec")
+  | ([(.phases // [])[] | select(.name | test("^read-|^judge$")) | .seconds] | add // 0) as $s
+  | if $s > 0 then ($bytes / $s / 1073741824) else "-" end' "$rec")
 note="bytes judged (two passes) / seconds of read-back + judging"
 [ "$gibs" = "-" ] && note="not measured in this run: the iteration record has no per-phase timings yet (issue 9 part 1); fio side measured"
 printf 'read-back + judge, seed.fio 32 MiB\tGiB/s\t%s\tfio verify=crc32c read\t%s\t>=1.0\t%s\n' "$gibs" "$fio_gibs" "$note"

@@ -3,7 +3,7 @@
 # cache hit), timed here. Cold and patched-incremental: read from the cache's build records
 # (build.json buildSeconds; the slowest record is the tree's cold build, the fastest patched one
 # an incremental rebuild in the same tree). BENCH_KERNEL_INCREMENTAL=1 also times a fresh
-# incremental build of a throwaway one-line patch on a leaf .c file (a new cached variant).
+# incremental build of a throwaway one-line patch on fs/direct-io.c (a new cached variant).
 set -euo pipefail
 records=$(ls "$HARNESS_CACHE"/kernels/built/*/build.json 2>/dev/null || true)
 start=$(date +%s.%N)
@@ -23,8 +23,10 @@ else
 fi
 if [ "${BENCH_KERNEL_INCREMENTAL:-0}" = 1 ]; then
   patch=$BENCH_WORK/bench-throwaway.patch
-  printf -- '--- a/fs/ext2/acl.c\n+++ b/fs/ext2/acl.c\n@@ -1,3 +1,4 @@\n // SPDX-License-Identifier: GPL-2.0\n+/* bench: throwaway incremental rebuild %s */\n /*\n  * linux/fs/ext2/acl.c\n' "$(date +%s)" > "$patch"
+  # A comment line in fs/direct-io.c (the file the real fix patches): kbuild recompiles it and
+  # relinks. The timestamp makes it a new variant each time (cache gc --unused-for removes them).
+  printf -- '--- a/fs/direct-io.c\n+++ b/fs/direct-io.c\n@@ -1,3 +1,4 @@\n // SPDX-License-Identifier: GPL-2.0-only\n+/* bench: throwaway incremental rebuild %s */\n /*\n  * fs/direct-io.c\n' "$(date +%s)" > "$patch"
   start=$(date +%s.%N)
   "$HARNESS" kernels build linux-6.1 --patch "$patch" >&2
-  printf 'kernel build, patched incremental (timed here)\ts\t%s\t\t-\t<=60\tone-line throwaway patch on fs/ext2/acl.c\n' "$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')"
+  printf 'kernel build, patched incremental (timed here)\ts\t%s\t\t-\t<=60\tone-line throwaway patch on fs/direct-io.c\n' "$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')"
 fi

@@ -12,7 +12,7 @@ HARNESS=$(realpath "$1"); AGENT=$(realpath "$2"); RESULTS=${3:-results}
 export HARNESS AGENT BENCH_QUICK=${BENCH_QUICK:-0}
 export HARNESS_CACHE=${HARNESS_CACHE:-$PWD/.cache}
 export BENCH_WORK; BENCH_WORK=$(mktemp -d "${TMPDIR:-/tmp}/harness-bench.XXXXXX")
-trap 'rm -rf "$BENCH_WORK"' EXIT
+trap 'rm -rf "$BENCH_WORK"' EXIT; trap 'exit 143' INT TERM
 rows=$BENCH_WORK/rows.tsv
 : > "$rows"
 for script in "$(dirname "$0")"/rows/*.sh; do

@@ -9,7 +9,7 @@ JOB=$PWD/cases/seed.fio
 W=$BENCH_WORK/fio; IMG=$W/xfs.img; MNT=$W/mnt
 mkdir -p "$MNT"
 cleanup() { umount "$MNT" 2>/dev/null || true; rm -f "$IMG"; }
-trap cleanup EXIT
+trap cleanup EXIT; trap "exit 143" INT TERM  # so a stopped bench still unmounts
 truncate -s 1G "$IMG"; mkfs.xfs -f -q -b size=4096 "$IMG"; mount -o loop "$IMG" "$MNT"
 # Tuned: the same job plus fio's batching options (they change how fio calls io_submit and
 # io_getevents, not what it writes; the harness reads the tuned file as the same case).

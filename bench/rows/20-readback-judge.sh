@@ -7,7 +7,7 @@ set -euo pipefail
 W=$BENCH_WORK/rj; IMG=$W/xfs.img; MNT=$W/mnt
 mkdir -p "$MNT"
 cleanup() { umount "$MNT" 2>/dev/null || true; rm -f "$IMG"; }
-trap cleanup EXIT
+trap cleanup EXIT; trap "exit 143" INT TERM  # so a stopped bench still unmounts
 truncate -s 1G "$IMG"; mkfs.xfs -f -q -b size=4096 "$IMG"; mount -o loop "$IMG" "$MNT"
 REPEATS=3
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

@@ -4,7 +4,9 @@
 # (build.json buildSeconds; the slowest record is the tree's cold build, the fastest patched one
 # an incremental rebuild in the same tree). BENCH_KERNEL_INCREMENTAL=1 also times a fresh
 # incremental build of a throwaway one-line patch on fs/direct-io.c (a new cached variant).
+# BENCH_KERNEL_CACHE: the cache whose kernels to time (default HARNESS_CACHE).
 set -euo pipefail
+export HARNESS_CACHE=${BENCH_KERNEL_CACHE:-$HARNESS_CACHE}
 records=$(ls "$HARNESS_CACHE"/kernels/built/*/build.json 2>/dev/null || true)
 start=$(date +%s.%N)
 if "$HARNESS" kernels build linux-6.1 >"$BENCH_WORK/warm.out" 2>&1; then

@@ -28,4 +28,7 @@ for script in "$(dirname "$0")"/rows/*.sh; do
   fi
   echo "bench: $name took $(( $(date +%s) - start )) s" >&2
 done
-"$HARNESS" bench table --rows "$rows" --results "$RESULTS"
+"$HARNESS" bench table --rows "$rows" --results "$RESULTS" | tee "$BENCH_WORK/table.out"
+# Each row script's log (rounds, per-iteration phases) beside the table, for a reader who doubts a figure.
+folder=$(sed -n 's/^written: \(.*\)\/bench.md and bench.json$/\1/p' "$BENCH_WORK/table.out")
+[ -d "$folder" ] && mkdir -p "$folder/logs" && cp "$BENCH_WORK"/*.log "$folder/logs/"

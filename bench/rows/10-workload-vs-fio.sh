@@ -35,5 +35,5 @@ for r in $(seq 1 "$ROUNDS"); do
   echo "round $r: fio ${F[-1]} fio-tuned ${T[-1]} harness ${H[-1]}" >&2
 done
 f=$(printf '%s\n' "${F[@]}" | median); t=$(printf '%s\n' "${T[@]}" | median); h=$(printf '%s\n' "${H[@]}" | median)
-printf 'write IOPS vs fio defaults, seed.fio, xfs loop\tIOPS\t%s\tfio %s defaults\t%s\t>=1.0\tmedian of %s interleaved rounds; host %s\n' "$h" "$(fio --version | sed 's/fio-//')" "$f" "$ROUNDS" "$(uname -r)"
+printf 'write IOPS vs fio defaults, seed.fio, xfs loop\tIOPS\t%s\tfio %s defaults\t%s\t>=1.0\tmedian of %s interleaved rounds; host %s; load average %s (per-round figures in logs/)\n' "$h" "$(fio --version | sed 's/fio-//')" "$f" "$ROUNDS" "$(uname -r)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'write IOPS vs fio tuned, seed.fio, xfs loop\tIOPS\t%s\tfio tuned (batch 32)\t%s\t>=1.0\tsame rounds; fio with iodepth_batch_submit=32, iodepth_batch_complete_max=32\n' "$h" "$t"

@@ -20,7 +20,15 @@ for script in "$(dirname "$0")"/rows/*.sh; do
   echo "bench: $name ..." >&2
   start=$(date +%s)
   if out=$("$script" 2> "$BENCH_WORK/$name.log"); then
-    printf '%s\n' "$out" >> "$rows"
+    printf '%s\n' "$out" > "$BENCH_WORK/$name.tsv"
+    # A row the renderer cannot read (a 'null' from jq, a missing column) becomes a row saying so,
+    # instead of losing the whole table.
+    if "$HARNESS" bench table --check --rows "$BENCH_WORK/$name.tsv" 2> "$BENCH_WORK/$name.check"; then
+      cat "$BENCH_WORK/$name.tsv" >> "$rows"
+    else
+      printf '%s\t\t-\t\t-\t\t%s\n' "$name" "rows unreadable: $(head -1 "$BENCH_WORK/$name.check" | tr '\t' ' ')" >> "$rows"
+      cat "$BENCH_WORK/$name.check" "$BENCH_WORK/$name.tsv" >> "$BENCH_WORK/$name.log"
+    fi
   else
     rc=$?
     printf '%s\t\t-\t\t-\t\t%s\n' "$name" "row script failed (exit $rc): $(tail -1 "$BENCH_WORK/$name.log" | tr '\t' ' ')" >> "$rows"

@@ -19,7 +19,8 @@ public sealed class BenchCommand(TextWriter stdout, TimeProvider time)
             AllowMultipleArgumentsPerToken = true,
         };
         var results = new Option<string>("--results") { Description = "Results root; the table goes to <results>/bench-<id>/", DefaultValueFactory = _ => "results" };
-        var table = new Command("table", "Render measured rows as the bench table: print it, write bench.md and bench.json to results/bench-<id>/") { rows, results };
+        var check = new Option<bool>("--check") { Description = "Only check that the rows parse (exit 0, or 2 naming file and line); write nothing" };
+        var table = new Command("table", "Render measured rows as the bench table: print it, write bench.md and bench.json to results/bench-<id>/") { rows, results, check };
         table.SetAction(async (parse, _) =>
         {
             var all = new List<BenchRow>();
@@ -28,6 +29,7 @@ public sealed class BenchCommand(TextWriter stdout, TimeProvider time)
                 if (!File.Exists(file)) throw new InputException(new InputProblem(file, 0, 0, "--rows", "no such rows file"));
                 all.AddRange(BenchTable.ParseRows(file, YamlFields.ReadBounded(file, file)));
             }
+            if (parse.GetValue(check)) return 0;
             ResultStore.CheckFolder("--results", parse.GetValue(results)!);
             var created = time.GetUtcNow();
             var folder = new ResultStore(parse.GetValue(results)!).Create($"bench-{created:yyyyMMdd-HHmmss}-{Environment.ProcessId}");

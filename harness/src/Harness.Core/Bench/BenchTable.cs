@@ -62,9 +62,10 @@ public static class BenchTable
             var harness = Number(f[2], "harness");
             var reference = Number(f[4], "reference value");
             var target = f[5].Trim();
-            if (target.Length > 0 && !(target.Length > 2 && target[..2] is ">=" or "<=" && double.TryParse(target[2..], NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
+            if (target is not ("" or "-") && !(target.Length > 2 && target[..2] is ">=" or "<=" && double.TryParse(target[2..], NumberStyles.Float, CultureInfo.InvariantCulture, out _)))
                 Bad("target", $"'{target}' is not >=x or <=x (or empty)");
-            rows.Add(new BenchRow(f[0].Trim(), f[1].Trim(), harness, f[3].Trim(), reference, target, f[6].Trim()));
+            var referenceName = f[3].Trim() is "-" ? "" : f[3].Trim();
+            rows.Add(new BenchRow(f[0].Trim(), f[1].Trim(), harness, referenceName, reference, target is "-" ? "" : target, f[6].Trim()));
 
             double? Number(string text, string field)
             {

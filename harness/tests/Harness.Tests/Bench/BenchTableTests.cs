@@ -20,14 +20,15 @@ public sealed class BenchTableTests : IDisposable
         "write IOPS vs fio tuned\tIOPS\t24700\tfio 3.33 tuned\t25800\t>=1.0\tbelow tuned fio\n" +
         "peak RSS, 200 cells\tMiB\t180.5\t\t-\t<=512\tno reference: target on the figure\n" +
         "kernel build, cold\ts\t-\t\t-\t\tnot measured in this run: see README\n" +
-        "read-back + judge\tGiB/s\t2.5\tfio verify=crc32c\t0.72\t>=1.0\t\n";
+        "read-back + judge\tGiB/s\t2.5\tfio verify=crc32c\t0.72\t>=1.0\t\n" +
+        "boot to agent start\ts\t7.5\t-\t-\t<=10\t'-' for no reference, as bench/rows/50 prints it\n";
 
     [Fact]
     public void Ratio_is_harness_over_reference_and_the_target_is_on_the_ratio_or_on_the_figure()
     {
         var rows = BenchTable.ParseRows("rows.tsv", Canned);
 
-        Assert.Equal(5, rows.Count);
+        Assert.Equal(6, rows.Count);
         Assert.Equal(24700.0 / 16800, rows[0].Ratio!.Value, 9);
         Assert.Equal("met", rows[0].Result);
         Assert.Equal(24700.0 / 25800, rows[1].Ratio!.Value, 9);
@@ -39,6 +40,7 @@ public sealed class BenchTableTests : IDisposable
         Assert.Equal("-", rows[3].Result);            // not measured: no verdict
         Assert.Equal("met", rows[4].Result);
         Assert.Null((rows[4] with { ReferenceValue = 0 }).Ratio);
+        Assert.Equal(("", "met"), (rows[5].Reference, rows[5].Result)); // 7.5 s <= 10, no ratio
     }
 
     [Fact]
@@ -90,6 +92,11 @@ public sealed class BenchTableTests : IDisposable
         Assert.Equal(24700.0 / 16800, first.GetProperty("ratio").GetDouble(), 9);
         Assert.Equal("met", first.GetProperty("result").GetString());
         Assert.Equal(Path.GetFileName(folder), json.RootElement.GetProperty("id").GetString());
+
+        var checkOnly = Path.Combine(_scratch, "check-results");
+        var checkCode = await new CliApp(new StringWriter(), stderr, TimeProvider.System).RunAsync(["bench", "table", "--check", "--rows", rowsFile, "--results", checkOnly], CancellationToken.None);
+        Assert.Equal(0, checkCode);
+        Assert.False(Directory.Exists(checkOnly)); // --check writes nothing
 
         var missing = await new CliApp(new StringWriter(), stderr, TimeProvider.System).RunAsync(["bench", "table", "--rows", Path.Combine(_scratch, "nope.tsv")], CancellationToken.None);
         Assert.Equal(2, missing);

@@ -19,6 +19,7 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
 
         Usage:
           harness-agent run --request <path|-> --report <path|-> [--iteration N]
+          harness-agent serve
           harness-agent --help
 
         Options:
@@ -27,6 +28,12 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
                             A path is replaced atomically (temporary file, then rename).
           --iteration <N>   run iteration N instead of the request's (its run tag and plan
                             follow from N): a guest runs any iteration from one request file.
+
+        serve: one process for many phases (a guest under TCG pays ~0.5 s to start a
+        process): reads "run <request> <iteration> <report>" lines on standard input,
+        runs each like `run` (the report written straight to <report>, a device or file
+        opened for writing, then a newline), answers each with its exit status on a line
+        of standard output; ends at end of input.
 
         Exit status: 0 the phase ran (even if the data read back is corrupt), or was
                        skipped because the device cannot take the case's alignment
@@ -49,12 +56,38 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
             await usage.WriteLineAsync(Usage);
             return ExitRan;
         }
+        if (args[0] == "serve" && args.Count == 1) return await ServeAsync(cancellationToken);
         if (!TryParseRun(args, out var requestPath, out var reportPath, out var iteration, out var usageError))
         {
             await standardError.WriteLineAsync($"harness-agent: {usageError}\nTry 'harness-agent --help'.");
             return ExitUsage;
         }
+        return await RunOnceAsync(requestPath, reportPath, iteration, streamReport: false, cancellationToken);
+    }
 
+    private async Task<int> ServeAsync(CancellationToken cancellationToken)
+    {
+        using var commands = new StreamReader(standardInput);
+        await using var replies = new StreamWriter(standardOutput, leaveOpen: true) { AutoFlush = true, NewLine = "\n" };
+        while (!cancellationToken.IsCancellationRequested && await commands.ReadLineAsync(cancellationToken) is { } line)
+        {
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            int rc;
+            if (words is ["run", var request, var n, var report] &&
+                int.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var iteration))
+                rc = await RunOnceAsync(request, report, iteration, streamReport: true, cancellationToken);
+            else
+            {
+                await standardError.WriteLineAsync($"harness-agent: serve: not 'run <request> <iteration> <report>': {line}");
+                rc = ExitUsage;
+            }
+            await replies.WriteLineAsync(rc.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return ExitRan;
+    }
+
+    private async Task<int> RunOnceAsync(string requestPath, string reportPath, int? iteration, bool streamReport, CancellationToken cancellationToken)
+    {
         var runner = new AgentRunner(environment, standardError);
         AgentReport report;
         try
@@ -77,7 +110,8 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
 
         try
         {
-            await WriteReportAsync(reportPath, report);
+            if (streamReport) await StreamReportAsync(reportPath, report);
+            else await WriteReportAsync(reportPath, report);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -85,6 +119,15 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
             return ExitCouldNotRun;
         }
         return report.Error is null ? ExitRan : ExitCouldNotRun;
+    }
+
+    // serve writes to the guest's results port, a character device: no temporary file and rename there.
+    private static async Task StreamReportAsync(string path, AgentReport report)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 64 * 1024);
+        await JsonSerializer.SerializeAsync(stream, report, AgentJsonContext.Default.AgentReport, CancellationToken.None);
+        stream.WriteByte((byte)'\n');
+        await stream.FlushAsync(CancellationToken.None);
     }
 
     private static bool TryParseRun(IReadOnlyList<string> args, out string request, out string report, out int? iteration, out string error)

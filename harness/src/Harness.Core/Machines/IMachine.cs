@@ -87,16 +87,45 @@ public interface IMachineSession : IAsyncDisposable
     IAsyncEnumerable<IterationRaw> RunAsync(CellRequest cell, CancellationToken cancellationToken);
 }
 
-/// <summary>Runs every cell on one open session: lets the cell runner drive a kept machine like any other.</summary>
-public sealed class SessionMachine(IMachine machine, IMachineSession session) : IMachine
+/// <summary>
+/// A machine kept between cells: the first cell opens a session (boots), later cells run on it, and a
+/// session that died (crash, timeout, cancel) is replaced by a fresh one at the next cell. Opening
+/// happens inside <see cref="RunCellAsync"/>, so its failures reach the cell runner like any machine's.
+/// </summary>
+public sealed class KeptMachine(ISessionMachine machine) : IMachine, IAsyncDisposable
 {
+    private IMachineSession? _session;
+
     public string Kind => machine.Kind;
+
+    /// <summary>Sessions opened so far (boots).</summary>
+    public int Opened { get; private set; }
 
     public Task<string?> CheckAsync(CancellationToken cancellationToken) => machine.CheckAsync(cancellationToken);
 
-    public IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, CancellationToken cancellationToken) => session.RunAsync(cell, cancellationToken);
-
     public MachineFacts Describe() => machine.Describe();
+
+    public async IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (_session is { Alive: false })
+        {
+            await _session.DisposeAsync();
+            _session = null;
+        }
+        if (_session is null)
+        {
+            _session = await machine.OpenSessionAsync(cell, cancellationToken);
+            Opened++;
+        }
+        await foreach (var raw in _session.RunAsync(cell, cancellationToken)) yield return raw;
+    }
+
+    /// <summary>Stops the kept session, if any.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_session is not null) await _session.DisposeAsync();
+        _session = null;
+    }
 }
 
 /// <summary>The machine itself broke (mkfs, mount, agent crash): the cell is ERROR, not FAIL.</summary>

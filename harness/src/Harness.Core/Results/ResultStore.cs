@@ -121,9 +121,9 @@ public static class AtomicFile
     public static Task WriteJsonAsync<T>(string path, T value, CancellationToken cancellationToken) =>
         WriteAsync(path, (stream, token) => JsonSerializer.SerializeAsync(stream, value, ResultStore.Json, token), cancellationToken);
 
-    /// <summary>A text file (a report, a table) with the same guarantees as the records.</summary>
+    /// <summary>A text file (reports: Markdown, HTML, XML) written with the same durability as the records.</summary>
     public static Task WriteTextAsync(string path, string text, CancellationToken cancellationToken) =>
-        WriteAsync(path, (stream, token) => stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), token).AsTask(), cancellationToken);
+        WriteAsync(path, (stream, token) => stream.WriteAsync(new System.Text.UTF8Encoding(false).GetBytes(text), token).AsTask(), cancellationToken);
 
     private static async Task WriteAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {

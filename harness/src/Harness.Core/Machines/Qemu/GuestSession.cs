@@ -32,6 +32,7 @@ internal sealed class GuestSession : IMachineSession
     private readonly CancellationTokenSource _kill = new();
     private readonly StringBuilder _stderr = new();
     private readonly PhaseTimer _setup = new();
+    private readonly long _created = Stopwatch.GetTimestamp();
     private CommandTask<CommandResult>? _qemu;
     private FileStream? _control;
     private ConsoleWatcher _console = null!;
@@ -172,7 +173,7 @@ internal sealed class GuestSession : IMachineSession
                 var raw = QemuMachine.ToRaw(frame.Iteration, write, readback, boot()) with { Seconds = Stopwatch.GetElapsedTime(lastDelivery, delivery).TotalSeconds };
                 lastDelivery = delivery;
                 // The first iteration of the session carries its setup (mkfs, initrd, boot), so the phases add up.
-                if (delivered == 1 && firstCell) raw = raw with { Phases = [.. _setup.Phases, .. raw.Phases], Seconds = raw.Seconds + _setup.Total };
+                if (delivered == 1 && firstCell) raw = raw with { Phases = [.. _setup.Phases, .. raw.Phases], Seconds = Stopwatch.GetElapsedTime(_created, delivery).TotalSeconds };
                 // The last iteration waits for the disk check (and, at power-off, every kernel warning);
                 // the others go at once, for live progress.
                 if (delivered == cell.Repeats) last = raw;

@@ -85,6 +85,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(KernelsCommand(cancellationToken));
         root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create(cancellationToken));
+        root.Subcommands.Add(new BenchCommand(stdout, time).Create(cancellationToken));
         var reports = new ReportCommand(stdout, stderr);
         root.Subcommands.Add(reports.CreateReport(cancellationToken));
         root.Subcommands.Add(reports.CreateRerun(rerunArgs => RunUnguardedAsync(["run", .. rerunArgs], cancellationToken)));
@@ -169,7 +170,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         foreach (var item in namesOrPaths)
         {
             var found = catalog.Find(item);
-            if (!item.EndsWith(".yaml", StringComparison.Ordinal) && !item.Contains('/'))
+            if (!CaseCatalog.IsPath(item))
                 RunExecutor.CheckUniqueCaseNames(catalog.LoadAll().Where(c => c.Name == found.Name).ToArray());
             if (!selected.Any(c => Path.GetFullPath(c.SourceFile) == Path.GetFullPath(found.SourceFile))) selected.Add(found);
         }
@@ -178,7 +179,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
     internal static Option<string> CasesDirOption() => new("--cases-dir")
     {
-        Description = "Folder of case files (*.yaml)",
+        Description = "Folder of case files (*.yaml); an fio job file is given by path (--case job.fio)",
         DefaultValueFactory = _ => "cases",
     };
 
@@ -193,7 +194,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         };
         var cases = new Option<string[]>("--case")
         {
-            Description = "Cases by name or path, comma separated (see 'harness cases list')",
+            Description = "Cases by name or path (a YAML case or an fio job file, *.fio), comma separated (see 'harness cases list')",
             DefaultValueFactory = _ => ["seed"],
             AllowMultipleArgumentsPerToken = true,
         };
@@ -403,10 +404,17 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
         var name = new Argument<string>("case") { Description = "Case name or path to a case file" };
         var casesDirShow = CasesDirOption();
-        var show = new Command("show", "Validate one case and show every field, defaults filled in") { name, casesDirShow };
+        var show = new Command("show", "Validate one case and show every field, defaults filled in; for an fio job file (*.fio), the case YAML it becomes") { name, casesDirShow };
         show.SetAction(parse =>
         {
-            stdout.Write(CaseText.Render(new CaseCatalog(parse.GetValue(casesDirShow)!).Find(parse.GetValue(name)!)));
+            var wanted = parse.GetValue(name)!;
+            if (CaseCatalog.IsPath(wanted) && FioCase.IsJobFile(wanted))
+            {
+                if (!File.Exists(wanted)) throw new InputException(new InputProblem(wanted, 0, 0, "(file)", "no such fio job file"));
+                stdout.Write(FioCase.Map(FioJobParser.Parse(wanted, YamlFields.ReadBounded(wanted, wanted))).Yaml);
+                return 0;
+            }
+            stdout.Write(CaseText.Render(new CaseCatalog(parse.GetValue(casesDirShow)!).Find(wanted)));
             return 0;
         });
         return new Command("cases", "List and inspect case files") { list, show };

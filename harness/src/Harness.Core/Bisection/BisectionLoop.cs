@@ -182,11 +182,12 @@ public sealed class BisectionLoop(BisectionPolicy policy)
         return best;
     }
 
-    // Every commit for ranges up to 256; beyond, commits at 64 quantiles of the posterior (and --bad): the
-    // best split is near a quantile, and each gain costs O(N).
+    // The commits before the first failing one, and --bad (any commit from the first failing one on only
+    // teaches q, as --bad does). Every such commit for ranges up to 256; beyond, commits at 64 quantiles of
+    // the posterior: the best split is near a quantile, and each gain costs O(N).
     private static IEnumerable<int> CandidateCommits(BisectionPosterior posterior)
     {
-        if (posterior.Last <= 256) return Enumerable.Range(1, posterior.Last);
+        if (posterior.Support <= 256) return Enumerable.Range(1, posterior.Support - 1).Append(posterior.Last);
         var picks = new SortedSet<int> { posterior.Last };
         var cumulative = 0.0;
         var next = 1.0 / 64;
@@ -223,7 +224,9 @@ public sealed class BisectionLoop(BisectionPolicy policy)
         public bool[] Untestable { get; }
         public int[] EmptySteps { get; }
         public int RunsUsed { get; private set; }
-        public BisectionPosterior Posterior => BisectionPosterior.Of(Counts);
+        // Recomputed only after counts change: the choice asks for it several times a step.
+        public BisectionPosterior Posterior => _posterior ??= BisectionPosterior.Of(Counts);
+        private BisectionPosterior? _posterior;
 
         public BisectStep Apply(StepRequest request, StepResult result, string purpose)
         {
@@ -232,6 +235,7 @@ public sealed class BisectionLoop(BisectionPolicy policy)
                 throw new InvalidOperationException($"step {request.Step}: {result.Failures} failures in {result.Runs} counted and {result.Errored} errored runs, but {request.Runs} were asked");
             var before = Counts[c].Failures == 0 && Counts[Last].Failures > 0 ? Posterior.ProbabilityBad(c) : double.NaN;
             Counts[c] = Counts[c].Add(RateCounts.OfGuest(result.Failures, result.Runs));
+            _posterior = null;
             Errored[c] += result.Errored;
             RunsUsed += result.Runs + result.Errored;
             EmptySteps[c] = result.Runs == 0 ? EmptySteps[c] + 1 : 0;

@@ -51,6 +51,12 @@ public sealed class BisectionPosterior
 
     public double BestProbability => _probability[Best];
 
+    /// <summary>
+    /// The last commit that can still be the first bad one: the first commit that failed (or --bad). Every
+    /// commit from it on is bad under every hypothesis left, so testing one only sharpens q, like --bad.
+    /// </summary>
+    public int Support { get; private init; }
+
     /// <summary>Posterior mean of the bad commits' failure rate q, averaged over the hypotheses.</summary>
     public double RateMean { get; private init; }
 
@@ -102,7 +108,7 @@ public sealed class BisectionPosterior
         for (var k = 2; k <= n; k++) if (probability[k] > probability[best]) best = k;
         var rate = 0.0;
         for (var k = 1; k <= n; k++) rate += probability[k] * a[k] / (a[k] + b[k]);
-        return new BisectionPosterior(probability, a, b) { Best = best, RateMean = rate };
+        return new BisectionPosterior(probability, a, b) { Best = best, RateMean = rate, Support = Math.Min(n, firstFailing) };
     }
 
     /// <summary>
@@ -122,7 +128,7 @@ public sealed class BisectionPosterior
         {
             var choose = Math.Exp(Statistics.LogChoose(runs, j));
             var evidence = 0.0;
-            for (var k = 1; k <= Last; k++)
+            for (var k = 1; k <= Support; k++)
             {
                 double likelihood;
                 if (k <= commit) likelihood = choose * BetaRatio(_a[k], _b[k], j, runs - j);
@@ -131,7 +137,7 @@ public sealed class BisectionPosterior
                 evidence += after[k];
             }
             if (evidence <= 0) continue;
-            for (var k = 1; k <= Last; k++) after[k] /= evidence;
+            for (var k = 1; k <= Support; k++) after[k] /= evidence;
             expectedAfter += evidence * EntropyOf(after);
         }
         return Math.Max(0, now - expectedAfter);

@@ -21,6 +21,9 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     public const int ExitUsage = 2;
     public const int ExitInfrastructure = 3;
 
+    /// <summary>Tests only: the step runner `bisect` and `bisect test` use instead of building and booting.</summary>
+    internal Func<BisectSetup, CancellationToken, Task<Harness.Bisection.IBisectStepRunner>>? BisectRunnerFactory { get; init; }
+
     /// <summary>Most iterations one cell may plan: each keeps about 3 MB of reports in the results folder.</summary>
     public const int MaxRepeats = 10_000;
 
@@ -85,6 +88,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(KernelsCommand(cancellationToken));
         root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create(cancellationToken));
+        root.Subcommands.Add(new BisectCommand(stdout, stderr, time, BisectRunnerFactory).Create(cancellationToken));
         root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
 
         var parse = root.Parse(args);

@@ -117,6 +117,13 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
                 stderr.WriteLine($"harness: bisect test: skipping this commit: {e.Message.Split('\n')[0]}");
                 return OracleExit.Skip;
             }
+            catch (Exception e)
+            {
+                // Anything else is a harness bug: abort git rather than let it read a bad commit.
+                stderr.WriteLine($"harness: internal error ({e.GetType().Name}): {e.Message.Split('\n')[0]}; git bisect is stopped; rerun with --debug and report it");
+                if (parse.GetValue<bool>("--debug")) stderr.WriteLine(e.ToString());
+                return OracleExit.Abort;
+            }
         });
         return command;
     }

@@ -7,6 +7,17 @@ namespace Harness.Bisection;
 
 public static class BisectTable
 {
+    /// <summary>The printed word for how a bisection ended.</summary>
+    public static string Word(BisectionEnd? end) => end switch
+    {
+        BisectionEnd.Culprit => "CULPRIT",
+        BisectionEnd.NotReproduced => "NOT REPRODUCED",
+        BisectionEnd.RunCap => "UNDECIDED (run cap)",
+        BisectionEnd.Inseparable => "UNDECIDED (untestable commits between the candidates)",
+        BisectionEnd.Infrastructure => "INFRASTRUCTURE",
+        _ => "INTERRUPTED",
+    };
+
     public static string Render(BisectRecord record)
     {
         var text = new StringBuilder();
@@ -19,7 +30,7 @@ public static class BisectTable
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"{s.Step,4}  {record.Commits[s.Commit].Sha[..12]}  {s.Runs,4}  {s.Failures,6}  {s.Errored,7}  {top,6}  {s.Decision}");
         }
-        text.AppendLine(CultureInfo.InvariantCulture, $"{(record.End is BisectionEnd.Culprit ? "CULPRIT" : (record.End?.ToString() ?? "unfinished").ToUpperInvariant())}: {record.Summary}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{Word(record.End)}: {record.Summary}");
         text.AppendLine(CultureInfo.InvariantCulture, $"runs {record.RunsUsed}, builds {record.Builds}, boots {record.Boots}, {record.Seconds:0} s");
         return text.ToString();
     }

@@ -71,6 +71,7 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
             var (record, path) = await new BisectDriver(new ResultStore(parse.GetValue(options.Results)!), time, stderr)
                 .RunAsync(range, fs.Name, @case.Name, policy, runner, commandLine, cancellationToken);
             RunLock.Drop(Path.GetDirectoryName(path)!);
+            DeleteScratch(cacheDir, record.RunId);
             stdout.Write(BisectTable.Render(record));
             stdout.WriteLine($"results: {path}");
             return BisectDriver.ExitCode(record.End);
@@ -172,7 +173,16 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
         finally
         {
             RunLock.Drop(folder.Path);
+            DeleteScratch(cacheDir, folder.Id);
         }
+    }
+
+    // The steps' test disks live in <cache>/work/<run-id>; scratch only (its lock lets a later run release it).
+    private static void DeleteScratch(string cacheDir, string runId)
+    {
+        var work = Path.Combine(cacheDir, "work", runId);
+        try { if (Directory.Exists(work)) Directory.Delete(work, recursive: true); }
+        catch (IOException) { }
     }
 
     private static BisectionPolicy Policy(double probability)

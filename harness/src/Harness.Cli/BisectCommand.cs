@@ -17,7 +17,11 @@ using Harness.Yaml;
 namespace Harness.Cli;
 
 /// <summary>What a step runner is built from: the tree, the case and filesystem, and the parsed options.</summary>
-public sealed record BisectSetup(string Tree, FilesystemSpec Filesystem, CaseSpec Case, string CacheDirectory, ParseResult Parse);
+public sealed record BisectSetup(string Tree, FilesystemSpec Filesystem, CaseSpec Case, string CacheDirectory, ParseResult Parse)
+{
+    /// <summary>--kernel-series: the Debian package spec whose versions are walked (null: a git range).</summary>
+    public KernelSpec? Series { get; init; }
+}
 
 public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProvider time, Func<BisectSetup, CancellationToken, Task<IBisectStepRunner>>? runnerFactory = null)
 {
@@ -50,23 +54,41 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
     {
         var options = new Options();
         var maxRuns = new Option<int>("--max-runs") { Description = "Runs in all before stopping undecided", DefaultValueFactory = _ => 500 };
+        var series = new Option<string?>("--kernel-series")
+        {
+            Description = "Bisect package versions instead of commits: a kernel spec whose source is a Debian package pattern (debian-6.1-cloud); " +
+                          "--good/--bad then name versions (package=version, a version, or a package; default the oldest and newest apt can download)",
+        };
         var command = new Command("bisect",
             "Find the first bad commit of a flaky bug between --good and --bad in a git tree: each step builds, boots and runs the case; a posterior " +
             "over the first bad commit (failure rate estimated from --bad) picks the next commit and its runs, and the bisection stops when one commit " +
             "holds --probability. Writes results/<run-id>/bisect.json. Exit codes: 0 culprit named, 2 usage, 3 infrastructure (--bad cannot be built or booted), " +
             "4 undecided (run cap, or untestable commits between the candidates), 5 --bad did not reproduce, 130 interrupted.")
-        { maxRuns };
+        { maxRuns, series };
         options.AddTo(command);
         command.Subcommands.Add(TestCommand(cancellationToken));
         command.SetAction(async (parse, _) =>
         {
-            if (parse.GetValue(options.Good) is not { } good) throw Missing("--good");
-            if (parse.GetValue(options.Bad) is not { } bad) throw Missing("--bad");
             var policy = Policy(parse.GetValue(options.Probability)) with { MaxRuns = parse.GetValue(maxRuns) };
             if (policy.MaxRuns < 1) throw new InputException(new InputProblem("--max-runs", 0, 0, "--max-runs", $"{policy.MaxRuns} is out of range (min 1)"));
             var (fs, @case, cacheDir) = Inputs(parse, options);
-            var range = await GitRange.ResolveAsync(parse.GetValue(options.Tree)!, good, bad, cancellationToken);
-            var runner = await Runner(new BisectSetup(range.Tree, fs, @case, cacheDir, parse), options, cancellationToken);
+            GitRange range;
+            KernelSpec? seriesSpec = null;
+            if (parse.GetValue(series) is { } seriesName)
+            {
+                seriesSpec = new KernelCatalog(parse.GetValue(options.KernelsDir)!).Find(seriesName);
+                if (seriesSpec.Source is not DebianPackageSource debian)
+                    throw new InputException(new InputProblem(seriesSpec.SourceFile, 0, 0, "--kernel-series", $"{seriesSpec.Name} is not a Debian package pattern (debian-package:); name one such as debian-6.1-cloud"));
+                var versions = await PackageSeries.ResolveAsync(debian.PackagePattern, cancellationToken);
+                range = new GitRange("apt", PackageSeries.Slice(versions, parse.GetValue(options.Good), parse.GetValue(options.Bad), debian.PackagePattern));
+            }
+            else
+            {
+                if (parse.GetValue(options.Good) is not { } good) throw Missing("--good");
+                if (parse.GetValue(options.Bad) is not { } bad) throw Missing("--bad");
+                range = await GitRange.ResolveAsync(parse.GetValue(options.Tree)!, good, bad, cancellationToken);
+            }
+            var runner = await Runner(new BisectSetup(range.Tree, fs, @case, cacheDir, parse) { Series = seriesSpec }, options, cancellationToken);
             var commandLine = "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value));
             var (record, path) = await new BisectDriver(new ResultStore(parse.GetValue(options.Results)!), time, stderr)
                 .RunAsync(range, fs.Name, @case.Name, policy, runner, commandLine, cancellationToken);
@@ -210,8 +232,8 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
     {
         if (runnerFactory is not null) return await runnerFactory(setup, cancellationToken);
         var parse = setup.Parse;
-        var spec = new KernelCatalog(parse.GetValue(options.KernelsDir)!).Find(parse.GetValue(options.KernelConfig)!);
-        if (spec.Build is null)
+        var spec = setup.Series ?? new KernelCatalog(parse.GetValue(options.KernelsDir)!).Find(parse.GetValue(options.KernelConfig)!);
+        if (setup.Series is null && spec.Build is null)
             throw new InputException(new InputProblem(spec.SourceFile, 0, 0, "--kernel-config", $"{spec.Name} is not built from source; name a spec with a config: section (linux-6.1)"));
         var imageBytes = CliApp.ImageSize(parse.GetValue(options.ImageSize), Path.Combine(setup.CacheDirectory, "work"));
         CasePreflight.ThrowIfAny([setup.Case], [setup.Filesystem], imageBytes);
@@ -237,28 +259,41 @@ public sealed class QemuBisectRunner(BisectSetup setup, KernelSpec configSpec, F
         var workRoot = Path.Combine(setup.CacheDirectory, "work", folder.Id);
         // The lock lets a later harness kill this run's QEMU and delete its images if this process is killed.
         if (_locked.Add(folder.Path)) await RunLock.TakeAsync(folder.Id, workRoot, folder.Path, time, CancellationToken.None);
-        var spec = configSpec with { Name = $"bisect-{commit.Sha[..12]}", Description = commit.Subject, Source = new GitTree(setup.Tree, commit.Sha) };
-        BuiltKernel built;
+        KernelImage image;
+        int builds;
+        string buildWord;
         try
         {
-            built = await new KernelBuilder(setup.CacheDirectory, progress).BuildDetailedAsync(spec, cancellationToken);
+            if (setup.Series is not null)
+            {
+                // A package version: "package=version", fetched with apt-get download (cached by version).
+                var (package, version) = (commit.Sha[..commit.Sha.IndexOf('=')], commit.Sha[(commit.Sha.IndexOf('=') + 1)..]);
+                image = await new KernelFetcher(Path.Combine(setup.CacheDirectory, "kernels"), progress).FetchVersionAsync(configSpec, package, version, cancellationToken);
+                (builds, buildWord) = (0, $"debian {package} {version}");
+            }
+            else
+            {
+                var spec = configSpec with { Name = $"bisect-{commit.Sha[..12]}", Description = commit.Subject, Source = new GitTree(setup.Tree, commit.Sha) };
+                var built = await new KernelBuilder(setup.CacheDirectory, progress).BuildDetailedAsync(spec, cancellationToken);
+                image = KernelBuilder.ToImage(spec, built);
+                (builds, buildWord) = (built.Cached ? 0 : 1, $"{built.Release}: {(built.Cached ? "cached build" : $"built in {built.BuildSeconds:0} s")}");
+            }
         }
         catch (Exception e) when (e is MachineException or InputException)
         {
-            // A commit that does not build (or where the spec's patches do not apply) is no evidence either way.
+            // A commit that does not build (or where the spec's patches do not apply), or a version that cannot be fetched, is no evidence either way.
             return StepResult.BuildFailed(e.Message.Split('\n')[0]);
         }
-        var buildWord = built.Cached ? "cached build" : $"built in {built.BuildSeconds:0} s";
         QemuOptions options;
         try
         {
-            options = await prepare(KernelBuilder.ToImage(spec, built), cancellationToken);
+            options = await prepare(image, cancellationToken);
         }
         catch (Exception e) when (e is MachineException or InputException)
         {
-            return new StepResult(0, 0, runs, true, $"cannot boot: {e.Message.Split('\n')[0]}") { Builds = built.Cached ? 0 : 1, Detail = $"{built.Release}: {buildWord}" };
+            return new StepResult(0, 0, runs, true, $"cannot boot: {e.Message.Split('\n')[0]}") { Builds = builds, Detail = buildWord };
         }
-        var cellId = $"step{step:D3}-{commit.Sha[..12]}";
+        var cellId = $"step{step:D3}-{(setup.Series is null ? commit.Sha[..12] : commit.Subject.Replace(':', '_').Replace('~', '_'))}";
         var input = new CellInput(cellId, setup.Filesystem.Name, setup.Case.Name, setup.Case.SourceFile, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(setup.Case.SourceFile))), setup.Case.Workload.Seed, runs);
         var (cell, _) = await new CellRunner(new QemuMachine(options, progress), time, progress).RunAsync(folder, input, setup.Filesystem, setup.Case, workRoot, 0, cancellationToken);
         await folder.WriteCellAsync(cell, CancellationToken.None);
@@ -266,9 +301,9 @@ public sealed class QemuBisectRunner(BisectSetup setup, KernelSpec configSpec, F
         var tally = PatchValidator.Tally(cell);
         return new StepResult(tally.Failures, tally.Runs, runs - tally.Runs, Problem: cell.Failure is { } f ? $"[{f.Kind}] {f.Message}" : cell.Error)
         {
-            Builds = built.Cached ? 0 : 1,
+            Builds = builds,
             Boots = 1,
-            Detail = $"{built.Release}: {buildWord}; 1 boot; cells/{cellId}",
+            Detail = $"{buildWord}; 1 boot; cells/{cellId}",
         };
     }
 }

@@ -125,8 +125,13 @@ public sealed class BisectDriver(ResultStore store, TimeProvider time, TextWrite
         return totals with { End = result.End, Culprit = culprit, Counts = result.Counts, Summary = summary };
     }
 
-    /// <summary>"1a2b3c4d5e6f subject".</summary>
-    public static string Short(BisectCommit commit) => $"{commit.Sha[..Math.Min(12, commit.Sha.Length)]} {commit.Subject}".TrimEnd();
+    /// <summary>"1a2b3c4d5e6f subject" for a commit; "package=version" for a package version.</summary>
+    public static string Short(BisectCommit commit) => IsPackage(commit) ? commit.Sha : $"{Id(commit)} {commit.Subject}".TrimEnd();
+
+    /// <summary>A commit's abbreviated id (12 hex digits), or a package version's "package=version".</summary>
+    public static string Id(BisectCommit commit) => IsPackage(commit) ? commit.Sha : commit.Sha[..Math.Min(12, commit.Sha.Length)];
+
+    private static bool IsPackage(BisectCommit commit) => commit.Sha.Contains('=', StringComparison.Ordinal);
 
     /// <summary>`harness bisect`'s exit code: 0 a culprit named, 3 not decided by the machines, 4 undecided, 5 not reproduced, 130 interrupted.</summary>
     public static int ExitCode(BisectionEnd? end) => end switch

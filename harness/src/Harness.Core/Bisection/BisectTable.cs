@@ -28,7 +28,7 @@ public static class BisectTable
         {
             var top = s.Top.Count > 0 ? s.Top[0].Probability.ToString("0.000", CultureInfo.InvariantCulture) : "-";
             text.AppendLine(CultureInfo.InvariantCulture,
-                $"{s.Step,4}  {record.Commits[s.Commit].Sha[..12]}  {s.Runs,4}  {s.Failures,6}  {s.Errored,7}  {top,6}  {s.Decision}");
+                $"{s.Step,4}  {BisectDriver.Id(record.Commits[s.Commit]),-12}  {s.Runs,4}  {s.Failures,6}  {s.Errored,7}  {top,6}  {s.Decision}");
         }
         text.AppendLine(CultureInfo.InvariantCulture, $"{Word(record.End)}: {record.Summary}");
         text.AppendLine(CultureInfo.InvariantCulture, $"runs {record.RunsUsed}, builds {record.Builds}, boots {record.Boots}, {record.Seconds:0} s");

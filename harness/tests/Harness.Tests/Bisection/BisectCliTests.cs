@@ -120,6 +120,22 @@ public sealed class BisectCliTests(ITestOutputHelper log) : IDisposable
     }
 
     [Fact]
+    public async Task Bisect_kernel_series_walks_apts_versions_to_the_fake_first_bad_one()
+    {
+        var versions = await PackageSeries.ResolveAsync("linux-image-6.1.0-*-cloud-amd64-unsigned", CancellationToken.None);
+        var history = new FakeHistory(versions.Select(v => v.Sha).ToArray(), culprit: versions.Count - 2, rate: 0.6, seed: 2);
+        var kernels = Path.Combine(RepoPaths.Root, "kernels");
+
+        var walk = await Harness(history, "bisect", "--kernel-series", "debian-6.1-cloud", "--kernels-dir", kernels);
+        var notPackages = await Harness(history, "bisect", "--kernel-series", "linux-6.1", "--kernels-dir", kernels);
+
+        Assert.True(walk.Code == 0, $"exit {walk.Code}: {walk.Err}\n{walk.Out}");
+        Assert.Contains($"CULPRIT: first bad commit {versions[^2].Sha} with probability", walk.Out);
+        Assert.Equal(2, notPackages.Code);
+        Assert.Contains("is not a Debian package pattern", notPackages.Err);
+    }
+
+    [Fact]
     public async Task Bisect_usage_errors_are_exit_2_and_a_bad_that_never_fails_is_exit_5()
     {
         var never = new FakeHistory(_tree.Shas, culprit: 99, rate: 1);

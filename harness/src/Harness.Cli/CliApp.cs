@@ -21,6 +21,9 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     public const int ExitUsage = 2;
     public const int ExitInfrastructure = 3;
 
+    /// <summary>The step runner `bisect` and `bisect test` use instead of building and booting (tests; null: the real one).</summary>
+    public Func<BisectSetup, CancellationToken, Task<Harness.Bisection.IBisectStepRunner>>? BisectRunnerFactory { get; init; }
+
     /// <summary>Most iterations one cell may plan: each keeps about 3 MB of reports in the results folder.</summary>
     public const int MaxRepeats = 10_000;
 
@@ -89,6 +92,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var reports = new ReportCommand(stdout, stderr);
         root.Subcommands.Add(reports.CreateReport(cancellationToken));
         root.Subcommands.Add(reports.CreateRerun(rerunArgs => RunUnguardedAsync(["run", .. rerunArgs], cancellationToken)));
+        root.Subcommands.Add(new BisectCommand(stdout, stderr, time, BisectRunnerFactory).Create(cancellationToken));
         root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
 
         var parse = root.Parse(args);
@@ -96,7 +100,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         {
             foreach (var error in parse.Errors) stderr.WriteLine($"harness: {ParseErrorText(error.Message)}");
             stderr.WriteLine("Try 'harness --help'.");
-            return ExitUsage;
+            // git bisect run reads 2 as "bad": the oracle's usage errors must abort git instead.
+            return args.Length >= 2 && args[0] == "bisect" && args[1] == "test" ? Harness.Bisection.OracleExit.Abort : ExitUsage;
         }
         // ProcessTerminationTimeout = null: Program owns SIGINT/SIGTERM/SIGHUP. System.CommandLine's
         // own handler would return 130/143 after 2 s while machines are still being stopped and

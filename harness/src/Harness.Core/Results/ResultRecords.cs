@@ -50,7 +50,11 @@ public sealed record IterationResult(
 public sealed record MachineFailure(string Kind, string Message, string? Excerpt, string? ConsoleLog);
 
 /// <summary>What a cell was asked to do.</summary>
-public sealed record CellInput(string CellId, string Filesystem, string Case, string CaseFile, string CaseSha256, ulong Seed, int Repeats);
+public sealed record CellInput(string CellId, string Filesystem, string Case, string CaseFile, string CaseSha256, ulong Seed, int Repeats)
+{
+    /// <summary>The setup (cases/setups/setups.yaml) the cell ran under, for `compare`; null for a plain --fs.</summary>
+    public string? Setup { get; init; }
+}
 
 /// <summary>A cell's summary over its iterations.</summary>
 public sealed record CellResult(

@@ -62,7 +62,8 @@ public static class GuestInit
         [ "$RESET" = 1 ] && echo b > /proc/sysrq-trigger
         [ "$PROBE" = 1 ] && finish
         mkdir -p /mnt/test
-        mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "mount -t $FS_TYPE /dev/vda /mnt/test failed"
+        # The setup's mount options (cases/setups/setups.yaml), if any.
+        mount -t "$FS_TYPE" ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} /dev/vda /mnt/test || fail "mount -t $FS_TYPE ${MOUNT_OPTS:+-o $MOUNT_OPTS }/dev/vda /mnt/test failed"
         # Tests: a frozen filesystem blocks every writer in D state, a real hung task with a still disk.
         [ "$FREEZE" = 1 ] && fsfreeze --freeze /mnt/test
         i=0
@@ -70,7 +71,7 @@ public static class GuestInit
           { echo "@@begin $i write"; /harness/harness-agent run --request "/harness/req-$i-write.json" --report -; echo "@@end $i write $?"; } > "$OUT"
           if [ "$REMOUNT" = 1 ]; then
             umount /mnt/test || fail "umount /mnt/test failed after iteration $i"
-            mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "remount failed after iteration $i"
+            mount -t "$FS_TYPE" ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} /dev/vda /mnt/test || fail "remount failed after iteration $i"
             { echo "@@begin $i readback"; /harness/harness-agent run --request "/harness/req-$i-readback.json" --report -; echo "@@end $i readback $?"; } > "$OUT"
           fi
           i=$((i + 1))

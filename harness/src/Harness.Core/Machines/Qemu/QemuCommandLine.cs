@@ -9,7 +9,7 @@ public static class QemuCommandLine
     /// <summary>Paths a cell's QEMU reads and writes. <paramref name="AlivePort"/> receives the guest's once-a-second disk counters.</summary>
     public sealed record Paths(string Initrd, string Disk, string ConsoleLog, string ResultsPort, string AlivePort);
 
-    public static IReadOnlyList<string> Build(QemuOptions o, Paths p)
+    public static IReadOnlyList<string> Build(QemuOptions o, Paths p, Setups.DiskGeometry? disk = null)
     {
         static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
         var args = new List<string>();
@@ -24,9 +24,10 @@ public static class QemuCommandLine
             // panic=-1: reboot at once on panic, which -no-reboot turns into QEMU exiting.
             "-append", "console=ttyS0 panic=-1 loglevel=4 rdinit=/init",
             "-chardev", $"file,id=console,path={p.ConsoleLog}", "-serial", "chardev:console",
-            // The test disk: 512-byte logical sectors under 4 KiB fs blocks, so a block has sub-block parts.
+            // The test disk: 512-byte logical sectors under 4 KiB fs blocks, so a block has sub-block
+            // parts, unless a setup asks for 512e or 4Kn (QemuDisk).
             "-drive", $"file={p.Disk},if=none,id=test,format=raw,aio={o.Backend.Aio},cache={o.Backend.Cache}",
-            "-device", "virtio-blk-pci,drive=test,logical_block_size=512,physical_block_size=512",
+            "-device", QemuDisk.Device(disk ?? Setups.DiskGeometry.Default),
             // Results leave by their own channel, never mixed with kernel messages.
             "-device", "virtio-serial-pci",
             "-chardev", $"file,id=results,path={p.ResultsPort}",

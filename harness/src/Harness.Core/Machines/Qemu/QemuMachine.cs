@@ -67,7 +67,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
             await HostCommand.RunAsync(cell.Filesystem.MkfsProgram, cell.Filesystem.MkfsArgumentsFor(cell.Case.Workload.FsBlockSize, paths.Disk), cancellationToken);
             await InitramfsBuilder.WriteCellInitrdAsync(options.BaseInitramfs, CellFiles(cell, remount, probe: false), paths.Initrd, cancellationToken);
 
-            var arguments = QemuCommandLine.Build(options, paths);
+            var arguments = QemuCommandLine.Build(options, paths, cell.Filesystem.Geometry);
             await File.WriteAllTextAsync(Path.Combine(cell.LogDirectory, "qemu-command.txt"),
                 options.QemuBinary + " " + string.Join(' ', arguments) + "\n", cancellationToken);
             try
@@ -240,6 +240,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
     {
         var env = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"FS_TYPE={cell.Filesystem.MountType}\n")
+            .Append(CultureInfo.InvariantCulture, $"MOUNT_OPTS='{string.Join(',', cell.Filesystem.MountOptions)}'\n")
             .Append(CultureInfo.InvariantCulture, $"REPEATS={cell.Repeats}\n")
             .Append(CultureInfo.InvariantCulture, $"REMOUNT={(remount ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"CRASH={(options.CrashAfterBoot ? 1 : 0)}\n")

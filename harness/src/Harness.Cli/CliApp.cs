@@ -85,6 +85,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(KernelsCommand(cancellationToken));
         root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create(cancellationToken));
+        root.Subcommands.Add(new CompareCommand(stdout, stderr, time).Create(cancellationToken));
         root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
 
         var parse = root.Parse(args);
@@ -160,7 +161,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     /// Cases by name or path, each file once. A name two files in the cases folder share is an
     /// error naming both: a run must never pick one silently.
     /// </summary>
-    private static CaseSpec[] SelectCases(CaseCatalog catalog, IReadOnlyList<string> namesOrPaths)
+    internal static CaseSpec[] SelectCases(CaseCatalog catalog, IReadOnlyList<string> namesOrPaths)
     {
         var selected = new List<CaseSpec>();
         foreach (var item in namesOrPaths)

@@ -55,6 +55,17 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         return null;
     }
 
+    /// <summary>
+    /// Why the host machine cannot give a setup its disk, or null. The loop driver has one sector
+    /// size (`losetup --sector-size` sets logical and physical alike) and no bus.
+    /// </summary>
+    public static string? GeometryProblem(Setups.DiskGeometry geometry) =>
+        geometry.Bus != Setups.DiskBus.VirtioBlk
+            ? $"bus {Setups.DiskGeometry.BusName(geometry.Bus)} is a QEMU disk; the local machine's disk is a loop device (use --kernel)"
+            : geometry.PhysicalSector != geometry.LogicalSector
+                ? $"sectors {geometry.SectorsName} needs a physical sector apart from the logical one; the loop driver sets both to one size (use --kernel)"
+                : null;
+
     public MachineFacts Describe() => new(Kind, HostInfo.KernelRelease(), Environment.ProcessorCount,
         options.Directory is null ? $"loop-mounted {Yaml.ByteSize.Format(options.ImageSize)} image per cell" : $"directory {options.Directory}");
 
@@ -311,25 +322,14 @@ internal sealed class ImageLayout(FilesystemSpec fs, IFaultInjector? fault) : IA
     }
 
     /// <summary>
-    /// Why the host machine cannot give a setup its disk, or null. The loop driver has one sector
-    /// size (`losetup --sector-size` sets logical and physical alike) and no bus.
-    /// </summary>
-    public static string? GeometryProblem(Setups.DiskGeometry geometry) =>
-        geometry.Bus != Setups.DiskBus.VirtioBlk
-            ? $"bus {Setups.DiskGeometry.BusName(geometry.Bus)} is a QEMU disk; the local machine's disk is a loop device (use --kernel)"
-            : geometry.PhysicalSector != geometry.LogicalSector
-                ? $"sectors {geometry.SectorsName} needs a physical sector apart from the logical one; the loop driver sets both to one size (use --kernel)"
-                : null;
-
-    /// <summary>
     /// The data image as the setup's disk: mount(8)'s own loop device for 512-byte sectors (as
     /// before setups), else a loop device attached here with `losetup --sector-size` and detached on dispose.
     /// </summary>
     private async Task<LoopMount> DataMountAsync(string image, string mountPoint, List<string> mountOptions, CancellationToken cancellationToken)
     {
-        if (fs.Geometry.LogicalSector == 512 && GeometryProblem(fs.Geometry) is null)
+        if (fs.Geometry.LogicalSector == 512 && LocalMachine.GeometryProblem(fs.Geometry) is null)
             return new LoopMount(image, mountPoint, fs.MountType, ["loop", .. mountOptions]);
-        if (GeometryProblem(fs.Geometry) is { } problem) throw new MachineException($"setup {fs.CellName}: {problem}");
+        if (LocalMachine.GeometryProblem(fs.Geometry) is { } problem) throw new MachineException($"setup {fs.CellName}: {problem}");
         _dataDevice = (await HostCommand.RunAsync("losetup",
             ["--find", "--show", "--sector-size", fs.Geometry.LogicalSector.ToString(System.Globalization.CultureInfo.InvariantCulture), image], cancellationToken)).Trim();
         return new LoopMount(image, mountPoint, fs.MountType, mountOptions, _dataDevice);

@@ -58,7 +58,7 @@ public sealed record SetupSpec(
     int Line)
 {
     /// <summary>The filesystem spec the machines use for this setup: its mkfs and mount options and disk.</summary>
-    public FilesystemSpec Spec => FilesystemCatalog.Find(Filesystem) with { Setup = this };
+    public FilesystemSpec ToFilesystem() => FilesystemCatalog.Find(Filesystem) with { Setup = this };
 
     /// <summary>The fs block size a case runs with on this setup: the setup's when it names one, else the case's.</summary>
     public int EffectiveBlockSize(CaseSpec @case) => BlockSize ?? @case.Workload.FsBlockSize;

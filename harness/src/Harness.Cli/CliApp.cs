@@ -210,11 +210,12 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var qemuOptions = new QemuCliOptions();
         var resume = new Option<string?>("--resume") { Description = "Finish an interrupted run: results/<run-id>; runs only its missing cells and iterations, with the run's own options (only --budget may be added)" };
         var budget = DurationOption.Optional("--budget", "Stop cleanly after this long: no new cell starts, running cells stop between iterations; the outcome is what finished");
+        var json = JsonOutput.Option();
 
         var command = new Command("run", "Run cases on filesystems on a machine; print a table and write results/<run-id>/")
         {
             machine, fs, cases, casesDir, repeats, dir, imageSize, results, cache, agent, fault,
-            kernel, kernelsDir, jobs, resume, budget,
+            kernel, kernelsDir, jobs, resume, budget, json,
         };
         foreach (var option in qemuOptions.All) command.Options.Add(option);
         command.SetAction(async (given, _) =>
@@ -322,8 +323,12 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     ResumeFrom = given.GetValue(resume),
                 },
                 cancellationToken);
-            stdout.Write(RunTable.Render(summary.Record));
-            stdout.WriteLine($"results: {summary.ResultsPath}");
+            if (given.GetValue(json)) JsonOutput.Write(stdout, summary.Record);
+            else
+            {
+                stdout.Write(RunTable.Render(summary.Record));
+                stdout.WriteLine($"results: {summary.ResultsPath}");
+            }
             // 0 only when every planned cell ran and passed; an interrupted run has its own code. A
             // budget that ran out is no interruption: the outcome of what finished decides (4 when nothing did).
             if (summary.Record.Interrupted && !summary.Record.BudgetReached) return Outcomes.InterruptedExitCode;
@@ -343,7 +348,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     internal static void RefuseChangedOptions(ParseResult given, string folder, string why, Option resume, Option budget)
     {
         var extra = given.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
-            .Where(o => !o.Implicit && o.Option != resume && o.Option != budget).Select(o => o.Option.Name).ToArray();
+            .Where(o => !o.Implicit && o.Option != resume && o.Option != budget && o.Option.Name != "--json").Select(o => o.Option.Name).ToArray();
         if (extra.Length > 0)
             throw new InputException(new InputProblem(folder, 0, 0, "--resume",
                 $"{string.Join(", ", extra)} cannot be changed when resuming: {why}; only --budget may be added"));
@@ -376,11 +381,17 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     private Command CasesCommand()
     {
         var casesDir = CasesDirOption();
-        var list = new Command("list", "List the cases: name, pattern, preparation, IOs, queue depth, description") { casesDir };
+        var listJson = JsonOutput.Option();
+        var list = new Command("list", "List the cases: name, pattern, preparation, IOs, queue depth, description") { casesDir, listJson };
         list.SetAction(parse =>
         {
             var scan = new CaseCatalog(parse.GetValue(casesDir)!).Scan();
             var all = scan.Cases;
+            if (parse.GetValue(listJson))
+            {
+                JsonOutput.Write(stdout, new { cases = all, broken = scan.Broken.Select(b => new { file = b.File, reason = b.Reason }) });
+                return 0;
+            }
             var width = all.Count == 0 ? 4 : all.Max(c => c.Name.Length);
             foreach (var c in all)
                 stdout.WriteLine($"{c.Name.PadRight(width)}  {CaseText.Word(c.Workload.Pattern),-16} {CaseText.Word(c.Workload.Preparation),-9} {c.Workload.IoCount,6} IOs  QD {c.Workload.QueueDepth,-3}  {c.Description}");
@@ -392,10 +403,13 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
         var name = new Argument<string>("case") { Description = "Case name or path to a case file" };
         var casesDirShow = CasesDirOption();
-        var show = new Command("show", "Validate one case and show every field, defaults filled in") { name, casesDirShow };
+        var showJson = JsonOutput.Option();
+        var show = new Command("show", "Validate one case and show every field, defaults filled in") { name, casesDirShow, showJson };
         show.SetAction(parse =>
         {
-            stdout.Write(CaseText.Render(new CaseCatalog(parse.GetValue(casesDirShow)!).Find(parse.GetValue(name)!)));
+            var found = new CaseCatalog(parse.GetValue(casesDirShow)!).Find(parse.GetValue(name)!);
+            if (parse.GetValue(showJson)) JsonOutput.Write(stdout, found);
+            else stdout.Write(CaseText.Render(found));
             return 0;
         });
         return new Command("cases", "List and inspect case files") { list, show };
@@ -411,11 +425,13 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     {
         var dirList = KernelsDirOption();
         var available = new Option<bool>("--available") { Description = "Also ask apt which package versions each Debian spec could fetch" };
-        var list = new Command("list", "List kernel specs: name, source, description") { dirList, available };
+        var kernelsJson = JsonOutput.Option();
+        var list = new Command("list", "List kernel specs: name, source, description") { dirList, available, kernelsJson };
         list.SetAction(async (parse, _) =>
         {
             var specs = new KernelCatalog(parse.GetValue(dirList)!).LoadAll();
             var fetcher = new KernelFetcher(Path.Combine(CacheDir(null), "kernels"), stderr);
+            var listed = new List<object>();
             foreach (var k in specs)
             {
                 var source = k.Source switch
@@ -426,11 +442,14 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     LocalImageSource l => $"image {l.BzImage}",
                     _ => k.Source.ToString(),
                 };
+                var versions = parse.GetValue(available) ? await fetcher.ListAvailableAsync(k, cancellationToken) : null;
+                // The source is a family of types: its own runtime type, not the base, goes to JSON.
+                listed.Add(new { name = k.Name, description = k.Description, file = k.SourceFile, source, sourceDetail = (object)k.Source, available = versions });
+                if (parse.GetValue(kernelsJson)) continue;
                 stdout.WriteLine($"{k.Name,-22} {source}  {k.Description}");
-                if (parse.GetValue(available))
-                    foreach (var v in await fetcher.ListAvailableAsync(k, cancellationToken))
-                        stdout.WriteLine($"{"",-22}   {v}");
+                foreach (var v in versions ?? []) stdout.WriteLine($"{"",-22}   {v}");
             }
+            if (parse.GetValue(kernelsJson)) JsonOutput.Write(stdout, listed);
             return 0;
         });
 

@@ -291,7 +291,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 if (parse.GetValue(dir) is not null || faultInjector is not null)
                     throw new InputException(new InputProblem("--machine", 0, 0, "--machine", "--dir and --fault work with --machine local only"));
                 var spec = new KernelCatalog(parse.GetValue(kernelsDir)!).Find(parse.GetValue(kernel)!);
-                var setup = new QemuSetup(cacheDir, stderr);
+                var setup = new QemuSetup(cacheDir, stderr) { Reprobe = parse.GetValue(qemuOptions.Reprobe) };
                 try
                 {
                     var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);

@@ -19,12 +19,14 @@ public sealed class QemuCliOptions
         "qemu: the guest's hung_task_timeout_secs, whole seconds; a hung-task report is a CRASH only if the test disk also stood still that long (default 60 under TCG, 30 under KVM)",
         minimum: TimeSpan.FromSeconds(5));
 
+    public Option<bool> Reprobe { get; } = new("--reprobe") { Description = "qemu: probe KVM again with --accel auto, instead of reusing the answer kept in <cache>/kvm-probe.json (kept per host kernel, boot, QEMU binary and KVM device)" };
+
     public QemuCliOptions()
     {
         Accel.AcceptOnlyFromAmong("auto", "kvm", "tcg");
     }
 
-    public IEnumerable<Option> All => [Accel, Backend, Memory, Cpus, BootTimeout, Deadline, HungTaskTimeout];
+    public IEnumerable<Option> All => [Accel, Reprobe, Backend, Memory, Cpus, BootTimeout, Deadline, HungTaskTimeout];
 
     public async Task<QemuOptions> PrepareAsync(ParseResult parse, QemuSetup setup, KernelImage kernel, IReadOnlyList<FilesystemSpec> filesystems,
         string? agent, long imageBytes, CancellationToken cancellationToken)

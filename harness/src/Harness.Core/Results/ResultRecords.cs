@@ -42,6 +42,12 @@ public sealed record IterationResult(
     /// <summary>Why <see cref="DirtReuse"/> is unknown; null when known.</summary>
     public string? DirtReuseUnknown { get; init; }
 
+    /// <summary>Host wall time of this iteration, seconds: from the previous one (or the cell's start) to its judgement.</summary>
+    public double Seconds { get; init; }
+
+    /// <summary>Where <see cref="Seconds"/> went: the machine's phases, the agent's, then the judge's (see <see cref="PhaseTime"/>).</summary>
+    public IReadOnlyList<PhaseTime> Phases { get; init; } = [];
+
     /// <summary>Shape of this record (<see cref="RecordFormat"/>); 0 when read from a record written before versions.</summary>
     public int FormatVersion { get; init; } = RecordFormat.Current;
 }

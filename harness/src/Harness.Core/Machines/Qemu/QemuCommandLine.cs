@@ -7,7 +7,11 @@ public static class QemuCommandLine
 {
     /// <summary>Paths a cell's QEMU reads and writes.</summary>
     /// <summary>Paths a cell's QEMU reads and writes. <paramref name="AlivePort"/> receives the guest's once-a-second disk counters.</summary>
-    public sealed record Paths(string Initrd, string Disk, string ConsoleLog, string ResultsPort, string AlivePort);
+    public sealed record Paths(string Initrd, string Disk, string ConsoleLog, string ResultsPort, string AlivePort)
+    {
+        /// <summary>The host-to-guest control FIFO ("run first count", "stop"); none for a probe boot.</summary>
+        public string? Control { get; init; }
+    }
 
     public static IReadOnlyList<string> Build(QemuOptions o, Paths p, Setups.DiskGeometry? disk = null)
     {
@@ -37,6 +41,9 @@ public static class QemuCommandLine
             "-chardev", $"file,id=alive,path={p.AlivePort}",
             "-device", $"virtserialport,chardev=alive,name={GuestInit.AlivePortName}",
         ]);
+        // Orders in: QEMU's pipe chardev opens the FIFO read-write, so it never waits for the host.
+        if (p.Control is { } control)
+            args.AddRange(["-chardev", $"pipe,id=control,path={control}", "-device", $"virtserialport,chardev=control,name={GuestInit.ControlPortName}"]);
         return args;
     }
 }

@@ -312,8 +312,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             }
             // Runs killed earlier (kill -9, a crash) left mounts, loop devices and images: release them first.
             await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
-            var executor = new RunExecutor(target, new ResultStore(parse.GetValue(results)!), time, stderr);
-            var summary = await executor.RunAsync(
+            // Live progress on a terminal, plain lines otherwise (Terminal/LiveProgress.cs).
+            var summary = await Terminal.LiveProgress.RunAsync(stderr, progress => new RunExecutor(target, new ResultStore(parse.GetValue(results)!), time, progress).RunAsync(
                 new RunRequest(filesystems, selected, repeatsValue, Path.Combine(cacheDir, "work"),
                     "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)), jobCount)
                 {
@@ -322,7 +322,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     Budget = given.GetValue(budget),
                     ResumeFrom = given.GetValue(resume),
                 },
-                cancellationToken);
+                cancellationToken));
             if (given.GetValue(json)) JsonOutput.Write(stdout, summary.Record);
             else
             {

@@ -133,9 +133,9 @@ public sealed class CompareCommand(TextWriter stdout, TextWriter stderr, TimePro
                 CompareRun run;
                 if (toRun.Length > 0)
                 {
-                    var summary = await new RunExecutor(target, runStore, time, stderr).RunAsync(
+                    var summary = await Terminal.LiveProgress.RunAsync(stderr, progress => new RunExecutor(target, runStore, time, progress).RunAsync(
                         new RunRequest(toRun.Select(s => s.ToFilesystem()).ToArray(), selected, repeatsValue, Path.Combine(cacheDir, "work"), commandLine, jobCount),
-                        cancellationToken);
+                        cancellationToken));
                     interrupted |= summary.Record.Interrupted;
                     run = new CompareRun(label, target.Kind, summary.RunId, Path.GetRelativePath(compareFolder.Path, summary.ResultsPath), summary.Record.Outcome);
                     var folder = new RunFolder(summary.ResultsPath);

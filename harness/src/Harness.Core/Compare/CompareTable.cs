@@ -31,7 +31,7 @@ public static class CompareTable
         sb.AppendLine($"compare {record.CompareId}: {(record.Outcome is { } o ? Outcomes.Word(o) : "UNFINISHED")}{(record.Interrupted ? " (interrupted: finished cells kept)" : "")}; " +
                       "failure rate = (FAIL + CRASH) / (PASS + FAIL + CRASH) repeats; ERROR and SKIP are not counted");
         foreach (var r in record.Rows.Where(r => r.Error is not null))
-            sb.AppendLine($"  {r.Kernel} {r.CellId}: {r.Error}");
+            sb.AppendLine($"  {r.Kernel} {r.CellId}: {r.Error!.Split('\n')[0]}");  // the record keeps the console excerpt
         return sb.ToString();
     }
 

@@ -13,7 +13,7 @@ AGENT_AOT := $(CACHE)/agent/harness-agent
 # cpio for guests, and the kernel build toolchain. Kernel packages (linux-image-*-cloud,
 # linux-source-6.1) are fetched by the harness itself with apt-get download, so apt's lists
 # must exist: deps runs apt-get update when they do not.
-APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache time procps
+APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache time procps chromium
 
 .PHONY: all deps build agent-aot test demo demo-host demo-qemu bench clean help
 
@@ -24,7 +24,7 @@ help:
 	@echo "make demo-host  - the seed case on the host kernel over ext4, xfs and btrfs loop images"
 	@echo "make demo-qemu  - the seed case in Debian's 6.1 cloud kernel under QEMU on ext4 and xfs"
 	@echo "make test   - install what is missing, build, publish the NativeAOT agent, run every test"
-	@echo "make bench  - harness seed case vs fio running the same job, side by side; then a 200-cell load run (wall time, peak RSS)"
+	@echo "make bench  - one table, every figure beside its reference: harness vs fio on cases/seed.fio, read-back+judge, 200-cell RSS, kernel builds, detection and phases under QEMU, the flagship"
 	@echo "make deps   - apt-get install the packages the harness needs (only missing ones)"
 	@echo "make clean  - remove build outputs (keeps $(CACHE))"
 
@@ -68,11 +68,12 @@ demo-host: deps build
 demo-qemu: deps agent-aot
 	$(HARNESS) run --machine qemu --kernel debian-6.1-cloud --fs ext4,xfs --case seed
 
-# The load row: LOAD_CELLS cells of the tiny case on one ext4 loop image (issue 8: at least 200).
-LOAD_CELLS ?= 200
+# One table (bench/run-bench.sh runs bench/rows/*.sh; README "Benchmarks"), also written to
+# results/bench-<id>/. The load row: LOAD_CELLS cells of the tiny case (issue 8: at least 200).
+# BENCH_QUICK=1 for a quick look (fewer rounds and cells).
+export LOAD_CELLS ?= 200
 bench: deps agent-aot
 	bench/run-bench.sh $(HARNESS) $(AGENT_AOT)
-	bench/load-bench.sh $(HARNESS) $(AGENT_AOT) $(LOAD_CELLS)
 
 clean:
 	$(DOTNET) clean Harness.sln -c $(CONFIG) -nologo -v q

@@ -86,6 +86,10 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new CompareCommand(stdout, stderr, time).Create(cancellationToken));
+        root.Subcommands.Add(new BenchCommand(stdout, time).Create(cancellationToken));
+        var reports = new ReportCommand(stdout, stderr);
+        root.Subcommands.Add(reports.CreateReport(cancellationToken));
+        root.Subcommands.Add(reports.CreateRerun(rerunArgs => RunUnguardedAsync(["run", .. rerunArgs], cancellationToken)));
         root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
 
         var parse = root.Parse(args);
@@ -167,7 +171,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         foreach (var item in namesOrPaths)
         {
             var found = catalog.Find(item);
-            if (!item.EndsWith(".yaml", StringComparison.Ordinal) && !item.Contains('/'))
+            if (!CaseCatalog.IsPath(item))
                 RunExecutor.CheckUniqueCaseNames(catalog.LoadAll().Where(c => c.Name == found.Name).ToArray());
             if (!selected.Any(c => Path.GetFullPath(c.SourceFile) == Path.GetFullPath(found.SourceFile))) selected.Add(found);
         }
@@ -176,7 +180,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
     internal static Option<string> CasesDirOption() => new("--cases-dir")
     {
-        Description = "Folder of case files (*.yaml)",
+        Description = "Folder of case files (*.yaml); an fio job file is given by path (--case job.fio)",
         DefaultValueFactory = _ => "cases",
     };
 
@@ -191,7 +195,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         };
         var cases = new Option<string[]>("--case")
         {
-            Description = "Cases by name or path, comma separated (see 'harness cases list')",
+            Description = "Cases by name or path (a YAML case or an fio job file, *.fio), comma separated (see 'harness cases list')",
             DefaultValueFactory = _ => ["seed"],
             AllowMultipleArgumentsPerToken = true,
         };
@@ -202,6 +206,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var results = new Option<string>("--results") { Description = "Results root; each run gets results/<run-id>/", DefaultValueFactory = _ => "results" };
         var cache = new Option<string?>("--cache") { Description = "Cache and scratch folder (default $HARNESS_CACHE or .cache)" };
         var agent = new Option<string?>("--agent") { Description = "Agent binary to use (default: the one built beside harness, or $HARNESS_AGENT)" };
+        var patch = new Option<string?>("--patch") { Description = "qemu: one more patch on top of --kernel's series (built like 'validate --patch'; what 'rerun' uses for a validate cell with the patch)" };
         var fault = new Option<string?>("--fault") { Description = $"Deliberately damage the data or the device around the write phase, to prove detection; each fault must produce its own finding class ({string.Join(", ", FaultCatalog.Names)})" };
 
         var kernel = new Option<string>("--kernel") { Description = "qemu: kernel spec by name or path (see 'harness kernels list')", DefaultValueFactory = _ => "debian-6.1-cloud" };
@@ -215,7 +220,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var command = new Command("run", "Run cases on filesystems on a machine; print a table and write results/<run-id>/")
         {
             machine, fs, cases, casesDir, repeats, dir, imageSize, results, cache, agent, fault,
-            kernel, kernelsDir, jobs, resume, budget, json,
+            kernel, kernelsDir, jobs, resume, budget, patch, json,
         };
         foreach (var option in qemuOptions.All) command.Options.Add(option);
         command.SetAction(async (given, _) =>
@@ -228,6 +233,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             var jobsValue = Bounded(parse, jobs, 1, 256, "cells at once; each needs a machine and an image");
             var repeatsValue = Bounded(parse, repeats, 1, MaxRepeats, "each iteration keeps about 3 MB of reports");
             RejectSweptOptions(SplitList(parse.GetValue(fs)).Concat(SplitList(parse.GetValue(cases))), "run");
+            if (machineKind == "local" && parse.GetValue(patch) is not null)
+                throw new InputException(new InputProblem("--patch", 0, 0, "--patch", "works with --machine qemu only (the local machine runs the host kernel)"));
             if (parse.GetValue(dir) is { } d0 && (parse.GetValue(fault) is not null || machineKind != "local"))
                 throw new InputException(new InputProblem("--dir", 0, 0, "--dir", machineKind != "local"
                     ? "--dir and --fault work with --machine local only"
@@ -291,10 +298,14 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 if (parse.GetValue(dir) is not null || faultInjector is not null)
                     throw new InputException(new InputProblem("--machine", 0, 0, "--machine", "--dir and --fault work with --machine local only"));
                 var spec = new KernelCatalog(parse.GetValue(kernelsDir)!).Find(parse.GetValue(kernel)!);
+                if (parse.GetValue(patch) is { } patchFile && !File.Exists(patchFile))
+                    throw new InputException(new InputProblem(patchFile, 0, 0, "--patch", "no such patch file"));
+                if (parse.GetValue(patch) is not null && spec.Build is null)
+                    throw new InputException(new InputProblem("--patch", 0, 0, "--patch", $"kernel {spec.Name} is not built from source, so no patch can be applied; pick a spec with debian-source or git"));
                 var setup = new QemuSetup(cacheDir, stderr) { Reprobe = parse.GetValue(qemuOptions.Reprobe) };
                 try
                 {
-                    var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);
+                    var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken, parse.GetValue(patch));
                     var options = await qemuOptions.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken);
                     target = new QemuMachine(options, stderr);
                     jobCount = jobsValue ?? QemuSetup.DefaultJobs(options);
@@ -329,6 +340,9 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 stdout.Write(RunTable.Render(summary.Record));
                 stdout.WriteLine($"results: {summary.ResultsPath}");
             }
+            // Also after an interruption: the reports show what finished.
+            // With --json stdout holds the record alone: the reports line goes to stderr.
+            await Reports.ReportWriter.WriteAfterCommandAsync(summary.ResultsPath, given.GetValue(json) ? stderr : stdout, stderr);
             // 0 only when every planned cell ran and passed; an interrupted run has its own code. A
             // budget that ran out is no interruption: the outcome of what finished decides (4 when nothing did).
             if (summary.Record.Interrupted && !summary.Record.BudgetReached) return Outcomes.InterruptedExitCode;
@@ -404,10 +418,19 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var name = new Argument<string>("case") { Description = "Case name or path to a case file" };
         var casesDirShow = CasesDirOption();
         var showJson = JsonOutput.Option();
-        var show = new Command("show", "Validate one case and show every field, defaults filled in") { name, casesDirShow, showJson };
+        var show = new Command("show", "Validate one case and show every field, defaults filled in; for an fio job file (*.fio), the case YAML it becomes") { name, casesDirShow, showJson };
         show.SetAction(parse =>
         {
-            var found = new CaseCatalog(parse.GetValue(casesDirShow)!).Find(parse.GetValue(name)!);
+            var wanted = parse.GetValue(name)!;
+            if (CaseCatalog.IsPath(wanted) && FioCase.IsJobFile(wanted))
+            {
+                if (!File.Exists(wanted)) throw new InputException(new InputProblem(wanted, 0, 0, "(file)", "no such fio job file"));
+                var mapped = FioCase.Map(FioJobParser.Parse(wanted, YamlFields.ReadBounded(wanted, wanted)));
+                if (parse.GetValue(showJson)) JsonOutput.Write(stdout, mapped.Case);
+                else stdout.Write(mapped.Yaml);
+                return 0;
+            }
+            var found = new CaseCatalog(parse.GetValue(casesDirShow)!).Find(wanted);
             if (parse.GetValue(showJson)) JsonOutput.Write(stdout, found);
             else stdout.Write(CaseText.Render(found));
             return 0;

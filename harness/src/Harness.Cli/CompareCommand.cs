@@ -137,6 +137,8 @@ public sealed class CompareCommand(TextWriter stdout, TextWriter stderr, TimePro
                         new RunRequest(toRun.Select(s => s.ToFilesystem()).ToArray(), selected, repeatsValue, Path.Combine(cacheDir, "work"), commandLine, jobCount),
                         cancellationToken));
                     interrupted |= summary.Record.Interrupted;
+                    // Each run folder gets its reports (report.md/html, junit.xml), as after `run`; the line goes with the progress.
+                    await Reports.ReportWriter.WriteAfterCommandAsync(summary.ResultsPath, stderr, stderr);
                     run = new CompareRun(label, target.Kind, summary.RunId, Path.GetRelativePath(compareFolder.Path, summary.ResultsPath), summary.Record.Outcome);
                     var folder = new RunFolder(summary.ResultsPath);
                     foreach (var cell in summary.Record.Cells)

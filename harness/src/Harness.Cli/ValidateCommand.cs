@@ -137,6 +137,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                     stdout.Write(ValidationTable.Render(record));
                     stdout.WriteLine($"results: {path}");
                 }
+                await Reports.ReportWriter.WriteAfterCommandAsync(path, given.GetValue(json) ? stderr : stdout, stderr);
                 return ExitCode(record);
             }
             catch (MachineException e)

@@ -60,6 +60,12 @@ public sealed record CellInput(string CellId, string Filesystem, string Case, st
 {
     /// <summary>The setup (cases/setups/setups.yaml) the cell ran under, for `compare`; null for a plain --fs.</summary>
     public string? Setup { get; init; }
+
+    /// <summary>The case's fs block size in bytes (reports draw block boundaries with it); 0 in records written before it was kept.</summary>
+    public int FsBlockSize { get; init; }
+
+    /// <summary>The case's target file size in bytes (the corruption map's axis); 0 in records written before it was kept.</summary>
+    public long FileSize { get; init; }
 }
 
 /// <summary>A cell's summary over its iterations.</summary>

@@ -48,10 +48,11 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         if (request.Filesystems.Count == 0 || request.Cases.Count == 0)
             throw new ArgumentException("a run needs at least one filesystem and one case (the CLI says which option was empty)", nameof(request));
         var started = time.GetUtcNow();
-        // A cell is named after its setup when it has one (two setups may share a filesystem).
+        // A cell is named after its setup when it has one (two setups may share a filesystem); its
+        // fs block is the setup's when the setup names one (Setups/SetupSpec.cs).
         var matrix = (from fs in request.Filesystems from c in request.Cases select (Fs: fs, Case: c)).ToArray();
         var inputs = matrix.Select(m => new CellInput($"{m.Fs.CellName}-{m.Case.Name}", m.Fs.Name, m.Case.Name, m.Case.SourceFile, Sha256(m.Case.SourceFile), m.Case.Workload.Seed, request.Repeats ?? m.Case.Repeats)
-                      { Setup = m.Fs.Setup?.Name }).ToArray();
+                      { Setup = m.Fs.Setup?.Name, FsBlockSize = m.Fs.Setup?.EffectiveBlockSize(m.Case) ?? m.Case.Workload.FsBlockSize, FileSize = m.Case.Workload.FileSize }).ToArray();
         RunFolder folder;
         RunRecord record;
         var finished = new CellResult?[inputs.Length];

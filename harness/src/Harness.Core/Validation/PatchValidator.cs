@@ -391,7 +391,10 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
     private async Task<CellResult?> RunCellAsync(RunFolder folder, ValidationSide side, IMachine machine, FilesystemSpec fs, CaseSpec @case, int look, int guest, int repeats, int firstIteration, string workRoot, bool resuming, CancellationToken cancellationToken)
     {
         var cellId = $"{fs.Name}-{@case.Name}-{side.Label}-look{look:D2}-g{guest + 1}";
-        var input = new CellInput(cellId, fs.Name, @case.Name, @case.SourceFile, RunExecutor.Sha256(@case.SourceFile), @case.Workload.Seed, repeats);
+        var input = new CellInput(cellId, fs.Name, @case.Name, @case.SourceFile, RunExecutor.Sha256(@case.SourceFile), @case.Workload.Seed, repeats)
+        {
+            FsBlockSize = @case.Workload.FsBlockSize, FileSize = @case.Workload.FileSize,
+        };
         // --resume: a cell that ended on its own is the look's record (counts, ERRORs, machine failure) and is
         // kept; a missing or interrupted one runs again whole, with the same iteration numbers (same run tags).
         if (resuming && RunJournal.ReadCell(folder, cellId) is { Interrupted: false } recorded &&

@@ -13,7 +13,7 @@ public static class QemuCommandLine
         public string? Control { get; init; }
     }
 
-    public static IReadOnlyList<string> Build(QemuOptions o, Paths p)
+    public static IReadOnlyList<string> Build(QemuOptions o, Paths p, Setups.DiskGeometry? disk = null)
     {
         static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
         var args = new List<string>();
@@ -31,9 +31,10 @@ public static class QemuCommandLine
             // slowness, not the kernel's fault, so that check is skipped as on most virtual machines.
             "-append", "console=ttyS0 panic=-1 loglevel=4 no_timer_check rdinit=/init",
             "-chardev", $"file,id=console,path={p.ConsoleLog}", "-serial", "chardev:console",
-            // The test disk: 512-byte logical sectors under 4 KiB fs blocks, so a block has sub-block parts.
+            // The test disk: 512-byte logical sectors under 4 KiB fs blocks, so a block has sub-block
+            // parts, unless a setup asks for 512e or 4Kn (QemuDisk).
             "-drive", $"file={p.Disk},if=none,id=test,format=raw,aio={o.Backend.Aio},cache={o.Backend.Cache}",
-            "-device", "virtio-blk-pci,drive=test,logical_block_size=512,physical_block_size=512",
+            "-device", QemuDisk.Device(disk ?? Setups.DiskGeometry.Default),
             // Results leave by their own channel, never mixed with kernel messages.
             "-device", "virtio-serial-pci",
             "-chardev", $"file,id=results,path={p.ResultsPort}",

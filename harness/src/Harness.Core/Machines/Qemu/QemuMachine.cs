@@ -55,6 +55,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
     {
         var env = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"FS_TYPE={cell.Filesystem.MountType}\n")
+            .Append(CultureInfo.InvariantCulture, $"MOUNT_OPTS='{string.Join(',', cell.Filesystem.MountOptions)}'\n")
             .Append(CultureInfo.InvariantCulture, $"REMOUNT={(remount ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"CRASH={(options.CrashAfterBoot ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"FREEZE={(options.FreezeAfterMount ? 1 : 0)}\n")

@@ -3,38 +3,39 @@
 // files: the serial console (boot marker, panics, oopses, hung tasks, warnings), the results
 // port (framed agent reports) and the alive port (the test disk's IO counters, once a second).
 // Deadlines are the host's: the guest is never trusted to end.
-using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using CliWrap;
 using Harness.Cases;
 using Harness.Guest;
 using Harness.Workload;
 
 namespace Harness.Machines.Qemu;
 
-public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMachine
+public sealed class QemuMachine(QemuOptions options, TextWriter progress, IQemuRuntime? runtime = null) : IMachine
 {
+    private readonly IQemuRuntime _runtime = runtime ?? HostQemuRuntime.Instance;
+
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan TraceGrace = TimeSpan.FromSeconds(1.5);
 
-    public string Kind => "qemu";
+    public string Kind => _runtime.MachineKind;
 
-    public Task<string?> CheckAsync(CancellationToken cancellationToken)
+    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
     {
-        if (!File.Exists(options.Kernel.BzImage)) return Task.FromResult<string?>($"kernel image {options.Kernel.BzImage} does not exist");
-        if (!File.Exists(options.BaseInitramfs)) return Task.FromResult<string?>($"initramfs {options.BaseInitramfs} does not exist");
-        if (!options.QemuBinary.Contains('/') && HostCommand.FindOnPath(options.QemuBinary) is null)
-            return Task.FromResult<string?>($"'{options.QemuBinary}' is not on PATH (Debian package qemu-system-x86; `make deps` installs it)");
-        return Task.FromResult<string?>(null);
+        if (!File.Exists(options.Kernel.BzImage)) return $"kernel image {options.Kernel.BzImage} does not exist";
+        if (!File.Exists(options.BaseInitramfs)) return $"initramfs {options.BaseInitramfs} does not exist";
+        // In a container QEMU comes from the runner image; the runtime checks that instead.
+        if (_runtime is HostQemuRuntime && !options.QemuBinary.Contains('/') && HostCommand.FindOnPath(options.QemuBinary) is null)
+            return $"'{options.QemuBinary}' is not on PATH (Debian package qemu-system-x86; `make deps` installs it)";
+        return await _runtime.CheckAsync(cancellationToken);
     }
 
     public MachineFacts Describe() => new(Kind, options.Kernel.Release, options.Cpus,
         $"{options.Kernel.Origin}; {options.Acceleration.ToString().ToLowerInvariant()} ({options.AccelerationReason}); " +
-        $"{options.Backend}; {options.Cpus} vCPU, {options.MemoryMiB} MiB");
+        $"{options.Backend}; {options.Cpus} vCPU, {options.MemoryMiB} MiB" + (_runtime.Describe() is { Length: > 0 } more ? $"; {more}" : ""));
 
     public async IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -59,8 +60,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
         var remount = cell.Case.Readback.Contains(ReadbackStep.AfterRemount);
 
         using var kill = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var stderr = new StringBuilder();
-        CommandTask<CommandResult>? qemu = null;
+        IQemuProcess? qemu = null;
         try
         {
             await using (var f = new FileStream(paths.Disk, FileMode.Create, FileAccess.Write)) f.SetLength(Math.Max(options.ImageSize, cell.Filesystem.MinImageSize));
@@ -70,17 +70,11 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
             var arguments = QemuCommandLine.Build(options, paths);
             await File.WriteAllTextAsync(Path.Combine(cell.LogDirectory, "qemu-command.txt"),
                 options.QemuBinary + " " + string.Join(' ', arguments) + "\n", cancellationToken);
-            try
-            {
-                qemu = Cli.Wrap(options.QemuBinary).WithArguments(arguments)
-                    .WithValidation(CommandResultValidation.None)
-                    .WithStandardErrorPipe(PipeTarget.ToStringBuilder(stderr))
-                    .ExecuteAsync(kill.Token);
-            }
-            catch (Win32Exception e)
-            {
-                throw new GuestFailureException(GuestFailureKind.QemuNotStarted, $"QEMU could not be started ({options.QemuBinary}): {e.Message}", null, paths.ConsoleLog);
-            }
+            qemu = await _runtime.StartAsync(new QemuLaunch(cell.CellId, options.QemuBinary, arguments,
+                ReadOnlyFiles: [options.Kernel.BzImage, paths.Initrd], WritableFiles: [paths.Disk],
+                WritableFolders: [cell.LogDirectory], paths.ConsoleLog), kill.Token);
+            if (qemu.Where != "host")
+                await File.AppendAllTextAsync(Path.Combine(cell.LogDirectory, "qemu-command.txt"), $"# in {qemu.Where}\n", cancellationToken);
 
             var console = new ConsoleWatcher(paths.ConsoleLog);
             var results = new GrowingFile(paths.ResultsPort);
@@ -103,7 +97,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
             // hands on the iteration it holds back.
             while (failed is null && !cancellationToken.IsCancellationRequested)
             {
-                var exited = qemu.Task.IsCompleted;
+                var exited = qemu.Exited.IsCompleted;
                 console.Poll(final: exited);
                 if (console.Booted && bootSeconds == 0)
                 {
@@ -150,7 +144,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                         failed = Fail(failure.Kind, $"{Word(failure.Kind)} in the guest during iteration {delivered + 1} of {cell.Repeats}: {console.KernelLine(failure.Line)}",
                             console.Excerpt());
                     else
-                        await Task.WhenAny(qemu.Task, Task.Delay(Poll, cancellationToken));
+                        await Task.WhenAny(qemu.Exited, Task.Delay(Poll, cancellationToken));
                 }
                 else if (console.Stalls.Count > 0 && console.Booted && clock.Elapsed - lastProgress >= options.HungTask)
                 {
@@ -168,23 +162,24 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                         failed = Fail(GuestFailureKind.GuestError, $"guest finished after {delivered} of {cell.Repeats} iterations", console.Excerpt());
                         continue;
                     }
-                    if (await Task.WhenAny(qemu.Task, Task.Delay(options.Grace, cancellationToken)) != qemu.Task)
+                    if (await Task.WhenAny(qemu.Exited, Task.Delay(options.Grace, cancellationToken)) != qemu.Exited)
                         progress.WriteLine($"    {cell.CellId}: guest did not power off within {options.Grace.TotalSeconds:F0} s; QEMU killed (results are complete)");
                     // The guest finished cleanly: check its disk on the host, read-only, once QEMU
                     // is gone and before the work folder is deleted. (A crashed guest's filesystem
                     // is not expected to be clean, so that path never gets here.)
                     await kill.CancelAsync();
-                    try { await qemu; }
+                    try { await qemu.Exited; }
                     catch (OperationCanceledException) { /* killed on purpose */ }
                     fsck.Result = await Filesystems.FsckRunner.CheckAsync(cell.Filesystem, paths.Disk, cancellationToken);
-                    console.Poll(final: qemu.Task.IsCompleted);
+                    console.Poll(final: qemu.Exited.IsCompleted);
                     if (last is not null) yield return last with { KernelWarnings = console.Warnings };
                     yield break;
                 }
                 else if (exited)
                 {
-                    var code = qemu.Task.Result.ExitCode;
-                    var killed = stderr.ToString().Contains("terminating on signal", StringComparison.Ordinal);
+                    var code = await qemu.Exited;
+                    var stderr = qemu.Output;
+                    var killed = stderr.Contains("terminating on signal", StringComparison.Ordinal);
                     // -no-reboot: a guest that resets (triple fault, reboot) ends QEMU with status 0.
                     // Booted: the console line can be lost in the guest's tty buffer when it resets
                     // at once, so the alive port's first counters (written before it) count too.
@@ -195,7 +190,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                             console.Excerpt())
                         : Fail(GuestFailureKind.QemuExited,
                             $"QEMU exited with code {code} {(console.Booted ? "after boot" : "before the guest booted")}, after {delivered} of {cell.Repeats} iterations" +
-                            (stderr.Length > 0 ? $": {stderr.ToString().Trim()}" : ""),
+                            (stderr.Length > 0 ? $": {stderr.Trim()}" : ""),
                             console.Excerpt());
                 }
                 else if (!console.Booted && clock.Elapsed > options.Boot)
@@ -204,7 +199,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
                     failed = Fail(GuestFailureKind.WorkloadDeadline,
                         $"no result for {options.Deadline.TotalSeconds:F0} s during iteration {delivered + 1} of {cell.Repeats}", console.Excerpt());
                 else
-                    await Task.WhenAny(qemu.Task, Task.Delay(Poll, cancellationToken));
+                    await Task.WhenAny(qemu.Exited, Task.Delay(Poll, cancellationToken));
             }
 
             if (last is not null) yield return last with { KernelWarnings = console.Warnings };
@@ -225,11 +220,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
         {
             // Kill QEMU however we leave: done, failed, or cancelled. Never the caller's token here.
             await kill.CancelAsync();
-            if (qemu is not null)
-            {
-                try { await qemu; }
-                catch (OperationCanceledException) { /* killed on purpose */ }
-            }
+            if (qemu is not null) await qemu.DisposeAsync();
             try { Directory.Delete(work, recursive: true); }
             catch (IOException) { /* scratch only */ }
         }

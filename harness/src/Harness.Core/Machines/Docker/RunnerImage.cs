@@ -145,7 +145,7 @@ public sealed class RunnerImage(string cacheDirectory, TextWriter progress)
         var clock = Stopwatch.StartNew();
         try
         {
-            var stage = "";
+            var stages = new Dictionary<string, int>();
             await using (var logWriter = new StreamWriter(log, append: false))
             {
                 var result = await Cli.Wrap("debootstrap")
@@ -155,13 +155,13 @@ public sealed class RunnerImage(string cacheDirectory, TextWriter progress)
                     .WithStandardOutputPipe(PipeTarget.ToDelegate(line =>
                     {
                         lock (logWriter) logWriter.WriteLine(line);
-                        // One progress line per stage (Retrieving, Validating, Extracting, Unpacking, Configuring ...).
+                        // A line when a stage starts (Retrieving, Extracting, Unpacking, Configuring ...) and every
+                        // 25 packages within it: debootstrap prints one line per package per stage.
                         var word = line.StartsWith("I: ", StringComparison.Ordinal) ? line[3..].Split(' ')[0] : "";
-                        if (word.Length > 0 && word != stage)
-                        {
-                            stage = word;
-                            progress.WriteLine($"runner image: {clock.Elapsed.TotalSeconds,4:F0} s  {line[3..]}");
-                        }
+                        if (word.Length == 0) return;
+                        var seen = stages[word] = stages.GetValueOrDefault(word) + 1;
+                        if (seen == 1 || seen % 25 == 0)
+                            progress.WriteLine($"runner image: {clock.Elapsed.TotalSeconds,4:F0} s  {line[3..]}{(seen > 1 ? $" ({seen} so far)" : "")}");
                     }))
                     .WithStandardErrorPipe(PipeTarget.ToDelegate(line => { lock (logWriter) logWriter.WriteLine(line); }))
                     .ExecuteAsync(cancellationToken);

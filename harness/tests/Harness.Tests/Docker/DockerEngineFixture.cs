@@ -35,7 +35,7 @@ public sealed class DockerEngineFixture : IAsyncLifetime
         catch (MachineException) when (DockerEngine.EndpointFromEnvironment() == DockerEngine.DefaultEndpoint && HostCommand.FindOnPath("dockerd") is not null)
         {
             // --pidfile of our own: a stale /var/run/docker.pid of another engine is not ours to touch.
-            _dockerd = Cli.Wrap("dockerd")
+            _dockerd = CliWrap.Cli.Wrap("dockerd")
                 .WithArguments(["--iptables=false", "--bridge=none", "--pidfile", Path.Combine(Path.GetTempPath(), "harness-test-dockerd.pid")])
                 .WithStandardOutputPipe(PipeTarget.ToFile(Log + ".out"))
                 .WithStandardErrorPipe(PipeTarget.ToFile(Log))

@@ -42,7 +42,7 @@ public sealed class DockerMachineTests(DockerEngineFixture docker, DebianKernelF
             new RunRequest(filesystems.Select(FilesystemCatalog.Find).ToArray(), [new CaseCatalog(RepoPaths.Cases).Find(@case)], repeats, Path.Combine(_scratch, "work"), "test", jobs),
             cancellationToken);
 
-    private async Task<IList<Docker.DotNet.Models.ContainerListResponse>> OursAsync() =>
+    private async Task<IList<global::Docker.DotNet.Models.ContainerListResponse>> OursAsync() =>
         await DockerQemuRuntime.ListAsync(docker.Engine.Client, Environment.ProcessId, CancellationToken.None);
 
     private static IterationResult Read(RunSummary summary, string cell) =>

@@ -88,12 +88,15 @@ public sealed class DockerQemuRuntime(DockerClient client, string image, QemuOpt
         string? id = null;
         try
         {
+            // Not the kill token for these three calls: a create cut off mid-request can leave a
+            // container we never learn the id of. They take milliseconds; a kill during them is
+            // honoured by Watch, which kills at once when the token has already fired.
             var parameters = Parameters(launch);
-            id = (await client.Containers.CreateContainerAsync(parameters, kill)).ID;
+            id = (await client.Containers.CreateContainerAsync(parameters, CancellationToken.None)).ID;
             var attached = await client.Containers.AttachContainerAsync(id, tty: false,
-                new ContainerAttachParameters { Stream = true, Stdout = true, Stderr = true }, kill);
+                new ContainerAttachParameters { Stream = true, Stdout = true, Stderr = true }, CancellationToken.None);
             var container = new Container(client, id, parameters.Name, attached, kill);
-            if (!await client.Containers.StartContainerAsync(id, new ContainerStartParameters(), kill))
+            if (!await client.Containers.StartContainerAsync(id, new ContainerStartParameters(), CancellationToken.None))
                 throw new MachineException($"container {parameters.Name} did not start");
             container.Watch();
             return container;
@@ -102,11 +105,6 @@ public sealed class DockerQemuRuntime(DockerClient client, string image, QemuOpt
         {
             if (id is not null) await RemoveAsync(client, id);
             throw new GuestFailureException(GuestFailureKind.QemuNotStarted, $"QEMU's container could not be started ({image}): {e.Message.Trim()}", null, launch.ConsoleLog);
-        }
-        catch (OperationCanceledException)
-        {
-            if (id is not null) await RemoveAsync(client, id);
-            throw;
         }
     }
 

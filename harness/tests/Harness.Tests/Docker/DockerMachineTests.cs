@@ -141,6 +141,20 @@ public sealed class DockerMachineTests(DockerEngineFixture docker, DebianKernelF
     }
 
     [Fact]
+    public async Task Qemu_that_cannot_start_in_the_container_is_an_ERROR_with_the_engines_reason_and_no_container_left()
+    {
+        var options = await OptionsAsync(kernel.Kernel, "ext4") with { QemuBinary = "/usr/bin/no-such-qemu" };
+
+        var summary = await RunAsync(Machine(options), ["ext4"], "tiny", repeats: 1, jobs: 1, CancellationToken.None);
+
+        var cell = Assert.Single(summary.Record.Cells);
+        Assert.Equal(Outcome.Error, cell.Outcome);
+        Assert.Equal("qemu-not-started", cell.Failure!.Kind);
+        Assert.Contains("/usr/bin/no-such-qemu", cell.Failure.Message);
+        Assert.Empty(await OursAsync());
+    }
+
+    [Fact]
     public async Task Doctor_sees_the_engine_its_api_and_the_runner_image()
     {
         var result = await HarnessProcess.RunAsync(["doctor"], Cache, TimeSpan.FromMinutes(2));

@@ -196,7 +196,9 @@ public sealed class DockerQemuRuntime(DockerClient client, string image, QemuOpt
             try
             {
                 var answer = await client.Containers.WaitContainerAsync(id, CancellationToken.None);
-                await _reader;
+                // QEMU's last words (the reason it refused to start) arrive just before the stream
+                // ends; an attach stream that never ends must not hold the exit back.
+                await Task.WhenAny(_reader, Task.Delay(TimeSpan.FromSeconds(5)));
                 if (kill.IsCancellationRequested) _exited.TrySetCanceled(kill);
                 else _exited.TrySetResult((int)answer.StatusCode);
             }

@@ -18,13 +18,22 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
         reports what it wrote and read back. It never judges the data.
 
         Usage:
-          harness-agent run --request <path|-> --report <path|->
+          harness-agent run --request <path|-> --report <path|-> [--iteration N]
+          harness-agent serve
           harness-agent --help
 
         Options:
           --request <path>  AgentRequest JSON to execute; '-' reads standard input
           --report <path>   where to write the AgentReport JSON; '-' writes standard output.
                             A path is replaced atomically (temporary file, then rename).
+          --iteration <N>   run iteration N instead of the request's (its run tag and plan
+                            follow from N): a guest runs any iteration from one request file.
+
+        serve: one process for many phases (a guest under TCG pays ~0.5 s to start a
+        process): reads "run <request> <iteration> <report>" lines on standard input,
+        runs each like `run` (the report written straight to <report>, a device or file
+        opened for writing, then a newline), answers each with its exit status on a line
+        of standard output; ends at end of input.
 
         Exit status: 0 the phase ran (even if the data read back is corrupt), or was
                        skipped because the device cannot take the case's alignment
@@ -47,17 +56,44 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
             await usage.WriteLineAsync(Usage);
             return ExitRan;
         }
-        if (!TryParseRun(args, out var requestPath, out var reportPath, out var usageError))
+        if (args[0] == "serve" && args.Count == 1) return await ServeAsync(cancellationToken);
+        if (!TryParseRun(args, out var requestPath, out var reportPath, out var iteration, out var usageError))
         {
             await standardError.WriteLineAsync($"harness-agent: {usageError}\nTry 'harness-agent --help'.");
             return ExitUsage;
         }
+        return await RunOnceAsync(requestPath, reportPath, iteration, streamReport: false, cancellationToken);
+    }
 
+    private async Task<int> ServeAsync(CancellationToken cancellationToken)
+    {
+        using var commands = new StreamReader(standardInput);
+        await using var replies = new StreamWriter(standardOutput, leaveOpen: true) { AutoFlush = true, NewLine = "\n" };
+        while (!cancellationToken.IsCancellationRequested && await commands.ReadLineAsync(cancellationToken) is { } line)
+        {
+            var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            int rc;
+            if (words is ["run", var request, var n, var report] &&
+                int.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var iteration))
+                rc = await RunOnceAsync(request, report, iteration, streamReport: true, cancellationToken);
+            else
+            {
+                await standardError.WriteLineAsync($"harness-agent: serve: not 'run <request> <iteration> <report>': {line}");
+                rc = ExitUsage;
+            }
+            await replies.WriteLineAsync(rc.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return ExitRan;
+    }
+
+    private async Task<int> RunOnceAsync(string requestPath, string reportPath, int? iteration, bool streamReport, CancellationToken cancellationToken)
+    {
         var runner = new AgentRunner(environment, standardError);
         AgentReport report;
         try
         {
             var request = await ReadRequestAsync(requestPath, cancellationToken);
+            if (iteration is { } n) request = request with { Iteration = n };
             report = await runner.RunAsync(request, cancellationToken);
         }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or AgentException)
@@ -74,7 +110,8 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
 
         try
         {
-            await WriteReportAsync(reportPath, report);
+            if (streamReport) await StreamReportAsync(reportPath, report);
+            else await WriteReportAsync(reportPath, report);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -84,9 +121,19 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
         return report.Error is null ? ExitRan : ExitCouldNotRun;
     }
 
-    private static bool TryParseRun(IReadOnlyList<string> args, out string request, out string report, out string error)
+    // serve writes to the guest's results port, a character device: no temporary file and rename there.
+    private static async Task StreamReportAsync(string path, AgentReport report)
+    {
+        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 64 * 1024);
+        await JsonSerializer.SerializeAsync(stream, report, AgentJsonContext.Default.AgentReport, CancellationToken.None);
+        stream.WriteByte((byte)'\n');
+        await stream.FlushAsync(CancellationToken.None);
+    }
+
+    private static bool TryParseRun(IReadOnlyList<string> args, out string request, out string report, out int? iteration, out string error)
     {
         request = report = error = "";
+        iteration = null;
         if (args[0] != "run")
         {
             error = $"unknown command '{args[0]}'; valid: run, --help";
@@ -95,9 +142,9 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
         for (var i = 1; i < args.Count; i++)
         {
             var (name, value) = args[i].Split('=', 2) is [var n, var v] ? (n, (string?)v) : (args[i], null);
-            if (name is not ("--request" or "--report"))
+            if (name is not ("--request" or "--report" or "--iteration"))
             {
-                error = $"unknown option '{args[i]}'; valid: --request, --report";
+                error = $"unknown option '{args[i]}'; valid: --request, --report, --iteration";
                 return false;
             }
             if (value is null)
@@ -109,7 +156,16 @@ public sealed class AgentCommand(Stream standardInput, Stream standardOutput, Te
                 }
                 value = args[++i];
             }
-            if (name == "--request") request = value;
+            if (name == "--iteration")
+            {
+                if (!int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number))
+                {
+                    error = $"--iteration needs a whole number, not '{value}'";
+                    return false;
+                }
+                iteration = number;
+            }
+            else if (name == "--request") request = value;
             else report = value;
         }
         if (request.Length == 0 || report.Length == 0)

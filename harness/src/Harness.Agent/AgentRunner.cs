@@ -40,31 +40,33 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
             {
                 case AgentPhase.Write:
                 {
-                    if (ProbeSkip(path, plan, evidence) is { } skip)
+                    if (evidence.Phases.Time("probe", () => ProbeSkip(path, plan, evidence)) is { } skip)
                     {
                         log.WriteLine($"harness-agent: not running the workload: {skip}");
                         return evidence.Apply(new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, [], [], 0, null) { SkipReason = skip });
                     }
                     (evidence.FilesystemBytes, evidence.FilesystemFreeBytes) = Posix.FilesystemSpace(request.Directory);
-                    var dirt = FreeSpaceDirt.Write(request.Directory, request.Spec.DirtyBytes, SeedMix.Mix(plan.RunTag, 0xD1), log, cancellationToken);
-                    using var file = TargetFile.Create(path, request.Spec, plan.RunTag, log, cancellationToken);
+                    var dirt = evidence.Phases.Time("dirt", () => FreeSpaceDirt.Write(request.Directory, request.Spec.DirtyBytes, SeedMix.Mix(plan.RunTag, 0xD1), log, cancellationToken));
+                    using var file = evidence.Phases.Time("prepare", () => TargetFile.Create(path, request.Spec, plan.RunTag, log, cancellationToken));
                     log.WriteLine($"harness-agent: {plan.Ios.Count} writes, queue depth {request.Spec.QueueDepth}");
-                    var workload = AioWorkload.Run(file, path, plan, environment.Time, cancellationToken);
+                    var workload = evidence.Phases.Time("workload", () => AioWorkload.Run(file, path, plan, environment.Time, cancellationToken));
                     (ios, seconds) = (workload.Ios, workload.Seconds);
                     log.WriteLine($"harness-agent: workload took {seconds:F3} s");
-                    Posix.Fsync(file, path);
-                    (evidence.DirtReuse, evidence.DirtReuseUnknown) = DirtReuseMeter.Measure(dirt, ExtentMap.Read(file, path, "target file"), request.Spec.FsBlockSize);
+                    evidence.Phases.Time("fsync", () => Posix.Fsync(file, path));
+                    (evidence.DirtReuse, evidence.DirtReuseUnknown) = evidence.Phases.Time("dirt-reuse",
+                        () => DirtReuseMeter.Measure(dirt, ExtentMap.Read(file, path, "target file"), request.Spec.FsBlockSize));
                     log.WriteLine(evidence.DirtReuse is { } reuse
                         ? $"harness-agent: {reuse.ReusedBlocks} of {reuse.TargetBlocks} target blocks were dirt ({reuse.DirtBlocks} dirt blocks)"
                         : $"harness-agent: dirt reuse unknown: {evidence.DirtReuseUnknown}");
-                    passes.Add(Readback.Read(file, path, plan.ReadbackLength, AfterFsync, cancellationToken));
+                    passes.Add(evidence.Phases.Time("read-" + AfterFsync, () => Readback.Read(file, path, plan.ReadbackLength, AfterFsync, cancellationToken)));
                     break;
                 }
                 case AgentPhase.Readback:
                 {
-                    if (request.DropCaches) MachineFacts.DropCaches(environment);
+                    if (request.DropCaches) evidence.Phases.Time("drop-caches", () => MachineFacts.DropCaches(environment));
+                    var name = request.DropCaches ? AfterDropCaches : AfterRemount;
                     using var file = Posix.Open(path, OpenFlags.ReadOnly | OpenFlags.Direct | OpenFlags.CloseOnExec);
-                    passes.Add(Readback.Read(file, path, plan.ReadbackLength, request.DropCaches ? AfterDropCaches : AfterRemount, cancellationToken));
+                    passes.Add(evidence.Phases.Time("read-" + name, () => Readback.Read(file, path, plan.ReadbackLength, name, cancellationToken)));
                     break;
                 }
                 default:
@@ -105,9 +107,11 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
         public long FilesystemFreeBytes { get; set; }
         public DirtReuse? DirtReuse { get; set; }
         public string? DirtReuseUnknown { get; set; }
+        public PhaseClock Phases { get; } = new();
 
         public AgentReport Apply(AgentReport report) => report with
         {
+            Phases = Phases.Done(),
             Alignment = Alignment,
             FilesystemBytes = FilesystemBytes,
             FilesystemFreeBytes = FilesystemFreeBytes,
@@ -135,4 +139,21 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
         }
         return plan;
     }
+}
+
+/// <summary>Times the agent's phases with the monotonic clock; a phase that throws is still recorded.</summary>
+internal sealed class PhaseClock
+{
+    private readonly List<PhaseTime> _phases = [];
+
+    public T Time<T>(string name, Func<T> phase)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        try { return phase(); }
+        finally { _phases.Add(new PhaseTime(name, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds)); }
+    }
+
+    public void Time(string name, Action phase) => Time(name, () => { phase(); return 0; });
+
+    public IReadOnlyList<PhaseTime> Done() => _phases.ToArray();
 }

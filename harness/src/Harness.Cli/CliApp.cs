@@ -88,6 +88,9 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new DockerCommand(stdout, stderr).Create(cancellationToken));
         root.Subcommands.Add(new DockerCommand(stdout, stderr).Doctor(cancellationToken));
+        var reports = new ReportCommand(stdout, stderr);
+        root.Subcommands.Add(reports.CreateReport(cancellationToken));
+        root.Subcommands.Add(reports.CreateRerun(rerunArgs => RunUnguardedAsync(["run", .. rerunArgs], cancellationToken)));
         root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
 
         var parse = root.Parse(args);
@@ -204,6 +207,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var results = new Option<string>("--results") { Description = "Results root; each run gets results/<run-id>/", DefaultValueFactory = _ => "results" };
         var cache = new Option<string?>("--cache") { Description = "Cache and scratch folder (default $HARNESS_CACHE or .cache)" };
         var agent = new Option<string?>("--agent") { Description = "Agent binary to use (default: the one built beside harness, or $HARNESS_AGENT)" };
+        var patch = new Option<string?>("--patch") { Description = "qemu: one more patch on top of --kernel's series (built like 'validate --patch'; what 'rerun' uses for a validate cell with the patch)" };
         var fault = new Option<string?>("--fault") { Description = $"Deliberately damage the data or the device around the write phase, to prove detection; each fault must produce its own finding class ({string.Join(", ", FaultCatalog.Names)})" };
 
         var kernel = new Option<string>("--kernel") { Description = "qemu: kernel spec by name or path (see 'harness kernels list')", DefaultValueFactory = _ => "debian-6.1-cloud" };
@@ -216,7 +220,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var command = new Command("run", "Run cases on filesystems on a machine; print a table and write results/<run-id>/")
         {
             machine, fs, cases, casesDir, repeats, dir, imageSize, results, cache, agent, fault,
-            kernel, kernelsDir, jobs, resume, budget,
+            kernel, kernelsDir, jobs, resume, budget, patch,
         };
         foreach (var option in qemuOptions.All) command.Options.Add(option);
         command.SetAction(async (given, _) =>
@@ -229,6 +233,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             var jobsValue = Bounded(parse, jobs, 1, 256, "cells at once; each needs a machine and an image");
             var repeatsValue = Bounded(parse, repeats, 1, MaxRepeats, "each iteration keeps about 3 MB of reports");
             RejectSweptOptions(SplitList(parse.GetValue(fs)).Concat(SplitList(parse.GetValue(cases))), "run");
+            if (machineKind == "local" && parse.GetValue(patch) is not null)
+                throw new InputException(new InputProblem("--patch", 0, 0, "--patch", "works with --machine qemu only (the local machine runs the host kernel)"));
             if (parse.GetValue(dir) is { } d0 && (parse.GetValue(fault) is not null || machineKind != "local"))
                 throw new InputException(new InputProblem("--dir", 0, 0, "--dir", machineKind != "local"
                     ? "--dir and --fault work with --machine local only"
@@ -294,10 +300,14 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 if (parse.GetValue(dir) is not null || faultInjector is not null)
                     throw new InputException(new InputProblem("--machine", 0, 0, "--machine", "--dir and --fault work with --machine local only"));
                 var spec = new KernelCatalog(parse.GetValue(kernelsDir)!).Find(parse.GetValue(kernel)!);
-                var setup = new QemuSetup(cacheDir, stderr);
+                if (parse.GetValue(patch) is { } patchFile && !File.Exists(patchFile))
+                    throw new InputException(new InputProblem(patchFile, 0, 0, "--patch", "no such patch file"));
+                if (parse.GetValue(patch) is not null && spec.Build is null)
+                    throw new InputException(new InputProblem("--patch", 0, 0, "--patch", $"kernel {spec.Name} is not built from source, so no patch can be applied; pick a spec with debian-source or git"));
+                var setup = new QemuSetup(cacheDir, stderr) { Reprobe = parse.GetValue(qemuOptions.Reprobe) };
                 try
                 {
-                    var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);
+                    var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken, parse.GetValue(patch));
                     var options = await qemuOptions.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken);
                     var runtime = docker is null ? null : await DockerSetup.RuntimeAsync(docker, cacheDir, options, stderr, cancellationToken);
                     target = new QemuMachine(options, stderr, runtime);
@@ -329,6 +339,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 cancellationToken);
             stdout.Write(RunTable.Render(summary.Record));
             stdout.WriteLine($"results: {summary.ResultsPath}");
+            // Also after an interruption: the reports show what finished.
+            await Reports.ReportWriter.WriteAfterCommandAsync(summary.ResultsPath, stdout, stderr);
             // 0 only when every planned cell ran and passed; an interrupted run has its own code. A
             // budget that ran out is no interruption: the outcome of what finished decides (4 when nothing did).
             if (summary.Record.Interrupted && !summary.Record.BudgetReached) return Outcomes.InterruptedExitCode;

@@ -9,7 +9,7 @@ namespace Harness.Cli;
 public sealed class QemuCliOptions
 {
     public Option<string> Accel { get; } = new("--accel") { Description = "qemu: auto (KVM if a probe boot works, else TCG), kvm, or tcg", DefaultValueFactory = _ => "auto" };
-    public Option<string> Backend { get; } = new("--backend") { Description = "qemu: test disk backend, aio=threads|native|io_uring,cache=none|writeback|writethrough|directsync|unsafe", DefaultValueFactory = _ => "aio=threads,cache=none" };
+    public Option<string> Backend { get; } = new("--backend") { Description = "qemu: test disk backend, aio=threads|native|io_uring,cache=none|writeback|writethrough|directsync|unsafe", DefaultValueFactory = _ => "aio=threads,cache=unsafe" };
     public Option<int> Memory { get; } = new("--memory") { Description = "qemu: guest memory, MiB", DefaultValueFactory = _ => 1024 };
     public Option<int> Cpus { get; } = new("--cpus") { Description = "qemu: guest CPUs", DefaultValueFactory = _ => 2 };
     public Option<TimeSpan> BootTimeout { get; } = DurationOption.WithDefault("--boot-timeout", "qemu: time to the guest's boot marker", TimeSpan.FromSeconds(120));
@@ -19,12 +19,14 @@ public sealed class QemuCliOptions
         "qemu: the guest's hung_task_timeout_secs, whole seconds; a hung-task report is a CRASH only if the test disk also stood still that long (default 60 under TCG, 30 under KVM)",
         minimum: TimeSpan.FromSeconds(5));
 
+    public Option<bool> Reprobe { get; } = new("--reprobe") { Description = "qemu: probe KVM again with --accel auto, instead of reusing the answer kept in <cache>/kvm-probe.json (kept per host kernel, boot, QEMU binary and KVM device)" };
+
     public QemuCliOptions()
     {
         Accel.AcceptOnlyFromAmong("auto", "kvm", "tcg");
     }
 
-    public IEnumerable<Option> All => [Accel, Backend, Memory, Cpus, BootTimeout, Deadline, HungTaskTimeout];
+    public IEnumerable<Option> All => [Accel, Reprobe, Backend, Memory, Cpus, BootTimeout, Deadline, HungTaskTimeout];
 
     public async Task<QemuOptions> PrepareAsync(ParseResult parse, QemuSetup setup, KernelImage kernel, IReadOnlyList<FilesystemSpec> filesystems,
         string? agent, long imageBytes, CancellationToken cancellationToken)

@@ -10,6 +10,9 @@ namespace Harness.Cli;
 
 public sealed class QemuSetup(string cacheDirectory, TextWriter progress)
 {
+    /// <summary>--reprobe: probe KVM again instead of reusing the answer kept in the cache.</summary>
+    public bool Reprobe { get; init; }
+
     /// <summary>virtio transport, the test disk and the results port; filesystems add their own.</summary>
     public static readonly IReadOnlyList<string> BaseModules = ["virtio_pci", "virtio_blk", "virtio_console"];
 
@@ -34,7 +37,7 @@ public sealed class QemuSetup(string cacheDirectory, TextWriter progress)
         var options = new QemuOptions(kernel, initramfs, Acceleration.Tcg, "", backend, imageSize, cpus, memoryMiB,
             BootTimeout: bootTimeout, IterationDeadline: deadline);
         var (acceleration, reason) = await AccelerationProbe.DecideAsync(accel, options, Path.Combine(cacheDirectory, "work", $"probe-{Environment.ProcessId}-{Guid.NewGuid():N}"), TimeSpan.FromSeconds(30), cancellationToken,
-            new KvmProbeCache(Path.Combine(cacheDirectory, "kvm-probe.json")));
+            new KvmProbeCache(Path.Combine(cacheDirectory, "kvm-probe.json")), reprobe: Reprobe);
         progress.WriteLine($"acceleration: {acceleration.ToString().ToLowerInvariant()} ({reason})");
         return options with { Acceleration = acceleration, AccelerationReason = reason };
     }

@@ -23,7 +23,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
         var withKernel = new Option<string?>("--with-kernel") { Description = "Instead of --patch: a kernel spec that has the fix" };
         var control = new Option<string?>("--control") { Description = "A third kernel run alongside (for example stock linux-6.1)" };
         var fs = new Option<string[]>("--fs") { Description = "Filesystems, comma separated", DefaultValueFactory = _ => ["ocfs2"], AllowMultipleArgumentsPerToken = true };
-        var cases = new Option<string[]>("--case") { Description = "Cases, comma separated", DefaultValueFactory = _ => ["seed"], AllowMultipleArgumentsPerToken = true };
+        var cases = new Option<string[]>("--case") { Description = "Cases, comma separated (default seed-quick: the seed pattern at 511 shared blocks, made for validate)", DefaultValueFactory = _ => ["seed-quick"], AllowMultipleArgumentsPerToken = true };
         var batch = new Option<int>("--batch") { Description = "Repeats per kernel per look, split over --guests guests (one boot each)", DefaultValueFactory = _ => 10 };
         var maxResidual = new Option<double>("--max-residual")
         {
@@ -112,7 +112,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                     : await provider.GetAsync(withSpec, cancellationToken);
                 var controlImage = controlSpec is null ? null : await provider.GetAsync(controlSpec, cancellationToken);
 
-                var setup = new QemuSetup(cacheDir, stderr);
+                var setup = new QemuSetup(cacheDir, stderr) { Reprobe = parse.GetValue(qemu.Reprobe) };
                 async Task<ValidationSide> Side(string label, KernelImage image) =>
                     new(label, image, new QemuMachine(await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken), stderr));
                 var request = new ValidationRequest(
@@ -132,6 +132,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                 var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
                 stdout.Write(ValidationTable.Render(record));
                 stdout.WriteLine($"results: {path}");
+                await Reports.ReportWriter.WriteAfterCommandAsync(path, stdout, stderr);
                 return ExitCode(record);
             }
             catch (MachineException e)

@@ -50,7 +50,17 @@ public sealed record AgentReport(
 
     /// <inheritdoc cref="FilesystemBytes"/>
     public long FilesystemFreeBytes { get; init; }
+
+    /// <summary>Where the agent's time went, in the order the phases ran (probe, dirt, prepare, workload, fsync, ...); empty on old agents.</summary>
+    public IReadOnlyList<PhaseTime> Phases { get; init; } = [];
 }
+
+/// <summary>
+/// Wall time of one named phase of an iteration, seconds. The phases of an iteration, from the
+/// machine, the agent and the judge, add up to its wall time (what is left over is polling and
+/// process start, a few hundredths of a second): `make bench` and the records show where it went.
+/// </summary>
+public sealed record PhaseTime(string Name, double Seconds);
 
 /// <summary>Where the direct-IO alignment came from.</summary>
 public enum AlignmentSource

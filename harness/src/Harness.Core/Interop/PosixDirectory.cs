@@ -14,6 +14,14 @@ public static partial class PosixDirectory
     private const int EEXIST = 17;
     private const int ENOENT = 2;
 
+    /// <summary>Creates a named pipe (FIFO, mode 0600) at <paramref name="path"/>.</summary>
+    public static void CreateFifo(string path)
+    {
+        if (mkfifo(path, Convert.ToUInt32("600", 8)) == 0) return;
+        var errno = Marshal.GetLastPInvokeError();
+        throw new IOException($"mkfifo {path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
+    }
+
     /// <summary>Creates exactly this folder (mode 0700). False when something already has that name.</summary>
     public static bool TryCreateExclusive(string path)
     {
@@ -46,6 +54,9 @@ public static partial class PosixDirectory
 
     [LibraryImport(LibC, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int mkdir(string path, uint mode);
+
+    [LibraryImport(LibC, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mkfifo(string path, uint mode);
 
     [LibraryImport(LibC, StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static unsafe partial int lstat(string path, ulong* buffer);

@@ -34,6 +34,19 @@ public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport
 
     /// <summary>Kernel warnings seen so far in this cell's machine (cumulative; none where no console is watched).</summary>
     public KernelWarnings KernelWarnings { get; init; } = KernelWarnings.None;
+
+    /// <summary>
+    /// The machine's own phases of this iteration (mkfs, boot, mount, agent start, remount, fsck, ...): the
+    /// first iteration carries the cell's setup, the last its teardown, so a cell's phases add up to its wall time.
+    /// </summary>
+    public IReadOnlyList<PhaseTime> Phases { get; init; } = [];
+
+    /// <summary>
+    /// The machine's wall time for this iteration, seconds: from the end of the previous one (the cell's
+    /// start for the first) to its own end (its teardown included for the last). Measured where the work
+    /// happens, because a consumer sees iterations late (the last is held back for fsck).
+    /// </summary>
+    public double Seconds { get; init; }
 }
 
 /// <summary>Facts about where a cell ran, recorded with every result.</summary>
@@ -52,6 +65,67 @@ public interface IMachine
     IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, CancellationToken cancellationToken);
 
     MachineFacts Describe();
+}
+
+/// <summary>
+/// A machine that can keep what it booted between cells: `validate` runs each side's guests across its
+/// looks without booting them again. Each cell run on a session has the session's filesystem and case.
+/// </summary>
+public interface ISessionMachine : IMachine
+{
+    /// <summary>Prepares and starts a machine for cells like <paramref name="cell"/> (its filesystem and case).</summary>
+    Task<IMachineSession> OpenSessionAsync(CellRequest cell, CancellationToken cancellationToken);
+}
+
+/// <summary>A started machine. Disposing it stops it and releases everything it holds.</summary>
+public interface IMachineSession : IAsyncDisposable
+{
+    /// <summary>False once the machine failed or ended: it can run no more cells.</summary>
+    bool Alive { get; }
+
+    /// <summary>Runs one cell's iterations (numbered from its FirstIteration), the last one carrying the filesystem check.</summary>
+    IAsyncEnumerable<IterationRaw> RunAsync(CellRequest cell, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A machine kept between cells: the first cell opens a session (boots), later cells run on it, and a
+/// session that died (crash, timeout, cancel) is replaced by a fresh one at the next cell. Opening
+/// happens inside <see cref="RunCellAsync"/>, so its failures reach the cell runner like any machine's.
+/// </summary>
+public sealed class KeptMachine(ISessionMachine machine) : IMachine, IAsyncDisposable
+{
+    private IMachineSession? _session;
+
+    public string Kind => machine.Kind;
+
+    /// <summary>Sessions opened so far (boots).</summary>
+    public int Opened { get; private set; }
+
+    public Task<string?> CheckAsync(CancellationToken cancellationToken) => machine.CheckAsync(cancellationToken);
+
+    public MachineFacts Describe() => machine.Describe();
+
+    public async IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (_session is { Alive: false })
+        {
+            await _session.DisposeAsync();
+            _session = null;
+        }
+        if (_session is null)
+        {
+            _session = await machine.OpenSessionAsync(cell, cancellationToken);
+            Opened++;
+        }
+        await foreach (var raw in _session.RunAsync(cell, cancellationToken)) yield return raw;
+    }
+
+    /// <summary>Stops the kept session, if any.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_session is not null) await _session.DisposeAsync();
+        _session = null;
+    }
 }
 
 /// <summary>The machine itself broke (mkfs, mount, agent crash): the cell is ERROR, not FAIL.</summary>

@@ -90,22 +90,30 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         try
         {
             var size = Math.Max(options.ImageSize, fs.MinImageSize);
+            var setup = new PhaseTimer();
             await using (var f = new FileStream(image, FileMode.Create, FileAccess.Write)) f.SetLength(size);
             var mount = await layout.FormatAsync(image, mountPoint, cell.Case.Workload.FsBlockSize, cancellationToken);
+            setup.Mark("mkfs");
             try
             {
                 await mount.MountAsync(cancellationToken);
+                setup.Mark("mount");
+                var first = true;
                 await foreach (var raw in IterationStream.HoldLastAsync(RunIterationsAsync(cell, mountPoint, mount, cancellationToken)))
                 {
+                    var item = first ? raw.Raw with { Phases = [.. setup.Phases, .. raw.Raw.Phases], Seconds = setup.Total + raw.Raw.Seconds } : raw.Raw;
+                    first = false;
                     if (!raw.Last)
                     {
-                        yield return raw.Raw;
+                        yield return item;
                         continue;
                     }
                     // fsck after the last read-back, on the unmounted image; the last iteration
                     // was held back so the check travels with it.
+                    var check = new PhaseTimer();
                     var (fsck, failure) = await CheckAsync(mount, fs, image, layout, cancellationToken);
-                    yield return raw.Raw with { Fsck = fsck };
+                    check.Mark("unmount+fsck");
+                    yield return item with { Fsck = fsck, Phases = [.. item.Phases, .. check.Phases], Seconds = item.Seconds + check.Total };
                     failure?.Throw();
                 }
             }
@@ -183,32 +191,36 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         // armed fault runs without it (the plan, and so the judging, does not depend on dirt).
         if (armed is not null) spec = spec with { DirtyBytes = 0 };
         AgentReport write;
+        var phases = new PhaseTimer();
         if (armed is not null) await armed.ApplyAsync(new FaultContext(image!.ImagePath, plan, []), cancellationToken);
         try
         {
             write = await options.Agent.RunAsync(new AgentRequest(AgentPhase.Write, directory, CellRequest.TargetFile, spec, i, DropCaches: false), scratch, cancellationToken);
+            phases.MarkAgent("agent-write", write);
         }
         finally
         {
             if (armed is not null) await armed.DisarmAsync(new FaultContext(image!.ImagePath, plan, []), CancellationToken.None);
         }
+        IterationRaw Raw(AgentReport? readback, string? error) => new IterationRaw(i, write, readback, error) { Phases = phases.Phases, Seconds = phases.Total };
 
         // A fault is judged on a read-back after it, whatever the case lists.
         var wantsReadback = cell.Case.Readback.Contains(ReadbackStep.AfterRemount) || fault is not null;
         if (write.Error is not null || !wantsReadback)
-            return (new IterationRaw(i, write, null, write.Error), false);
+            return (Raw(null, write.Error), false);
 
         if (image is not null)
         {
             try
             {
                 await BetweenWriteAndReadbackAsync(cell, image, directory, plan, fault, cancellationToken);
+                phases.Mark(fault is null ? "remount" : "fault+remount");
             }
             catch (MachineException e)
             {
                 // The after-fsync read-back is in the write report: hand it to the judge with the
                 // error, so a finding already made is never hidden by what broke after it.
-                return (new IterationRaw(i, write, null, e.Message), true);
+                return (Raw(null, e.Message), true);
             }
         }
         AgentReport readback;
@@ -216,12 +228,13 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         {
             readback = await options.Agent.RunAsync(
                 new AgentRequest(AgentPhase.Readback, directory, CellRequest.TargetFile, cell.Case.Workload, i, DropCaches: image is null), scratch, cancellationToken);
+            phases.MarkAgent("agent-readback", readback);
         }
         catch (MachineException e)
         {
-            return (new IterationRaw(i, write, null, $"read-back: {e.Message}"), true);
+            return (Raw(null, $"read-back: {e.Message}"), true);
         }
-        return (new IterationRaw(i, write, readback, write.Error ?? readback.Error), false);
+        return (Raw(readback, write.Error ?? readback.Error), false);
     }
 
     /// <summary>Unmounts, applies the fault, mounts again; any failure is a <see cref="MachineException"/>.</summary>
@@ -366,5 +379,39 @@ public static class HostInfo
     {
         try { return File.ReadAllText("/proc/sys/kernel/osrelease").Trim(); }
         catch (IOException) { return Environment.OSVersion.VersionString; }
+    }
+}
+
+/// <summary>
+/// Splits a machine's wall time into named phases: each mark closes the phase since the last one.
+/// For an agent run, only what the agent's own phases do not cover is the machine's ("agent-write
+/// start": process start, request and report files), so nothing is counted twice.
+/// </summary>
+internal sealed class PhaseTimer
+{
+    private readonly List<PhaseTime> _phases = [];
+    private readonly long _start = System.Diagnostics.Stopwatch.GetTimestamp();
+    private long _since;
+
+    public PhaseTimer() => _since = _start;
+
+    public IReadOnlyList<PhaseTime> Phases => _phases.ToArray();
+
+    /// <summary>Seconds from this timer's creation to its last mark: the wall time its phases split.</summary>
+    public double Total => System.Diagnostics.Stopwatch.GetElapsedTime(_start, _since).TotalSeconds;
+
+    public void Mark(string name)
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        _phases.Add(new PhaseTime(name, System.Diagnostics.Stopwatch.GetElapsedTime(_since, now).TotalSeconds));
+        _since = now;
+    }
+
+    public void MarkAgent(string name, AgentReport report)
+    {
+        var now = System.Diagnostics.Stopwatch.GetTimestamp();
+        var wall = System.Diagnostics.Stopwatch.GetElapsedTime(_since, now).TotalSeconds;
+        _phases.Add(new PhaseTime(name + " start", Math.Max(0, wall - report.Phases.Sum(p => p.Seconds))));
+        _since = now;
     }
 }

@@ -42,6 +42,12 @@ public sealed record IterationResult(
     /// <summary>Why <see cref="DirtReuse"/> is unknown; null when known.</summary>
     public string? DirtReuseUnknown { get; init; }
 
+    /// <summary>Host wall time of this iteration, seconds: from the previous one (or the cell's start) to its judgement.</summary>
+    public double Seconds { get; init; }
+
+    /// <summary>Where <see cref="Seconds"/> went: the machine's phases, the agent's, then the judge's (see <see cref="PhaseTime"/>).</summary>
+    public IReadOnlyList<PhaseTime> Phases { get; init; } = [];
+
     /// <summary>Shape of this record (<see cref="RecordFormat"/>); 0 when read from a record written before versions.</summary>
     public int FormatVersion { get; init; } = RecordFormat.Current;
 }
@@ -50,7 +56,14 @@ public sealed record IterationResult(
 public sealed record MachineFailure(string Kind, string Message, string? Excerpt, string? ConsoleLog);
 
 /// <summary>What a cell was asked to do.</summary>
-public sealed record CellInput(string CellId, string Filesystem, string Case, string CaseFile, string CaseSha256, ulong Seed, int Repeats);
+public sealed record CellInput(string CellId, string Filesystem, string Case, string CaseFile, string CaseSha256, ulong Seed, int Repeats)
+{
+    /// <summary>The case's fs block size in bytes (reports draw block boundaries with it); 0 in records written before it was kept.</summary>
+    public int FsBlockSize { get; init; }
+
+    /// <summary>The case's target file size in bytes (the corruption map's axis); 0 in records written before it was kept.</summary>
+    public long FileSize { get; init; }
+}
 
 /// <summary>A cell's summary over its iterations.</summary>
 public sealed record CellResult(

@@ -118,13 +118,20 @@ public sealed class RunFolder(string path)
 
 public static class AtomicFile
 {
-    public static async Task WriteJsonAsync<T>(string path, T value, CancellationToken cancellationToken)
+    public static Task WriteJsonAsync<T>(string path, T value, CancellationToken cancellationToken) =>
+        WriteAsync(path, (stream, token) => JsonSerializer.SerializeAsync(stream, value, ResultStore.Json, token), cancellationToken);
+
+    /// <summary>A text file (reports: Markdown, HTML, XML) written with the same durability as the records.</summary>
+    public static Task WriteTextAsync(string path, string text, CancellationToken cancellationToken) =>
+        WriteAsync(path, (stream, token) => stream.WriteAsync(new System.Text.UTF8Encoding(false).GetBytes(text), token).AsTask(), cancellationToken);
+
+    private static async Task WriteAsync(string path, Func<Stream, CancellationToken, Task> write, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         var temp = path + ".tmp-" + Environment.ProcessId;
         await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
-            await JsonSerializer.SerializeAsync(stream, value, ResultStore.Json, cancellationToken);
+            await write(stream, cancellationToken);
             await stream.FlushAsync(cancellationToken);
             stream.Flush(flushToDisk: true);
         }

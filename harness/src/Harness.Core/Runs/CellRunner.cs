@@ -41,7 +41,15 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
             await foreach (var raw in machine.RunCellAsync(request, cancellationToken))
             {
                 if (raw.KernelWarnings.Count >= warnings.Count) warnings = raw.KernelWarnings;
+                var judging = Stopwatch.GetTimestamp();
                 var result = IterationJudge.Judge(input.CellId, @case, raw);
+                // The iteration's wall time is the machine's, then its judgement here.
+                var judged = Stopwatch.GetElapsedTime(judging).TotalSeconds;
+                result = result with
+                {
+                    Phases = [.. result.Phases, new Workload.PhaseTime("judge", judged)],
+                    Seconds = raw.Seconds + judged,
+                };
                 iterations.Add(result);
                 await folder.WriteIterationAsync(result, CancellationToken.None);
                 _progress.WriteLine($"    {input.CellId} iteration {raw.Iteration - firstIteration + 1 + earlier.Count}/{input.Repeats}: {Describe(result)}");

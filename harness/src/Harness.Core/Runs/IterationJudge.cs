@@ -27,7 +27,11 @@ public static class IterationJudge
         ArgumentNullException.ThrowIfNull(@case);
         ArgumentNullException.ThrowIfNull(raw);
         var write = raw.Write;
-        var result = WithFsck(JudgeCore(cellId, @case, raw), raw.Fsck) with { BootSeconds = raw.BootSeconds };
+        var result = WithFsck(JudgeCore(cellId, @case, raw), raw.Fsck) with
+        {
+            BootSeconds = raw.BootSeconds,
+            Phases = [.. raw.Phases, .. write?.Phases ?? [], .. raw.Readback?.Phases ?? []],
+        };
         return write is null ? result : result with
         {
             Alignment = write.Alignment,

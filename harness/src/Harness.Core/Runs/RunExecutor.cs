@@ -39,6 +39,9 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
 {
     private readonly TextWriter _progress = TextWriter.Synchronized(progress);
 
+    /// <summary>How often run.json is rewritten while cells finish (each cell.json is written at once regardless).</summary>
+    public static readonly TimeSpan RunRecordInterval = TimeSpan.FromSeconds(2);
+
     public async Task<RunSummary> RunAsync(RunRequest request, CancellationToken cancellationToken)
     {
         CheckUniqueCaseNames(request.Cases);
@@ -47,7 +50,8 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         var started = time.GetUtcNow();
         var inputs = (from fs in request.Filesystems
                       from c in request.Cases
-                      select new CellInput($"{fs.Name}-{c.Name}", fs.Name, c.Name, c.SourceFile, Sha256(c.SourceFile), c.Workload.Seed, request.Repeats ?? c.Repeats)).ToArray();
+                      select new CellInput($"{fs.Name}-{c.Name}", fs.Name, c.Name, c.SourceFile, Sha256(c.SourceFile), c.Workload.Seed, request.Repeats ?? c.Repeats)
+                      { FsBlockSize = c.Workload.FsBlockSize, FileSize = c.Workload.FileSize }).ToArray();
         RunFolder folder;
         RunRecord record;
         var finished = new CellResult?[inputs.Length];
@@ -91,6 +95,7 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, budget.Token);
         var gate = new SemaphoreSlim(Math.Max(1, request.Jobs));
         var recordLock = new SemaphoreSlim(1);
+        var lastRunWrite = DateTimeOffset.MinValue;
         var interrupted = false;
 
         async Task RunOne(int n)
@@ -112,7 +117,14 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
                     finished[n] = cell;
                     interrupted |= cancelled;
                     record = record with { Cells = finished.OfType<CellResult>().ToArray() };
-                    await folder.WriteRunAsync(record, CancellationToken.None);
+                    // run.json is a summary (each cell's own cell.json is already durable, and --resume reads
+                    // those): rewriting all of it after every cell made big matrices quadratic, so at most
+                    // once per RunRecordInterval, and always at the end.
+                    if (time.GetUtcNow() - lastRunWrite >= RunRecordInterval)
+                    {
+                        await folder.WriteRunAsync(record, CancellationToken.None);
+                        lastRunWrite = time.GetUtcNow();
+                    }
                 }
                 finally { recordLock.Release(); }
             }

@@ -300,6 +300,21 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
         RateCounts? control = null;
         var failures = new List<string>();
         var looks = new List<LookRecord>();
+        // Each side's guests stay booted across the looks of this pair (a boot is 4-8 s under TCG):
+        // guest g of a side runs its cell of every look on the same machine, a fresh one only after a crash.
+        var kept = new Dictionary<(ValidationSide Side, int Guest), KeptMachine>();
+        IMachine MachineFor(ValidationSide side, int guest)
+        {
+            if (side.Machine is not ISessionMachine sessions) return side.Machine;
+            if (!kept.TryGetValue((side, guest), out var machine)) kept[(side, guest)] = machine = new KeptMachine(sessions);
+            return machine;
+        }
+        async Task ReleaseAsync(Func<ValidationSide, bool> which)
+        {
+            var done = kept.Where(k => which(k.Key.Side)).ToArray();
+            foreach (var k in done) kept.Remove(k.Key);
+            await Task.WhenAll(done.Select(k => k.Value.DisposeAsync().AsTask()));
+        }
 
         async Task<LookTally> RunLookAsync(LookPlan plan, CancellationToken token)
         {
@@ -316,10 +331,12 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
 
             var results = new CellResult?[cells.Count];
             if (request.Parallel)
-                await Task.WhenAll(cells.Select(async (cell, i) => results[i] = await RunCellAsync(folder, cell.Side, fs, @case, plan.Look, cell.Guest, cell.Repeats, cell.First, request.WorkDirectory, request.ResumeFrom is not null, token)));
+                await Task.WhenAll(cells.Select(async (cell, i) => results[i] = await RunCellAsync(folder, cell.Side, MachineFor(cell.Side, cell.Guest), fs, @case, plan.Look, cell.Guest, cell.Repeats, cell.First, request.WorkDirectory, request.ResumeFrom is not null, token)));
             else
                 for (var i = 0; i < cells.Count; i++)
-                    results[i] = await RunCellAsync(folder, cells[i].Side, fs, @case, plan.Look, cells[i].Guest, cells[i].Repeats, cells[i].First, request.WorkDirectory, request.ResumeFrom is not null, token);
+                    results[i] = await RunCellAsync(folder, cells[i].Side, MachineFor(cells[i].Side, cells[i].Guest), fs, @case, plan.Look, cells[i].Guest, cells[i].Repeats, cells[i].First, request.WorkDirectory, request.ResumeFrom is not null, token);
+            // The control runs in the first look only: its guests power off now.
+            if (request.Control is { } ctl && plan.Look == 1) await ReleaseAsync(side => side == ctl);
 
             var tallies = new List<(ValidationSide Side, GuestTally Tally)>();
             for (var i = 0; i < cells.Count; i++)
@@ -344,7 +361,15 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
                                 $" -> {result.Word} (p={Number(result.PValue)}, alpha/look={Number(result.AlphaAtThisLook)})");
         }
 
-        var loop = await new VerdictLoop(policy).RunAsync(RunLookAsync, OnLook, cancellationToken);
+        LoopResult loop;
+        try
+        {
+            loop = await new VerdictLoop(policy).RunAsync(RunLookAsync, OnLook, cancellationToken);
+        }
+        finally
+        {
+            await ReleaseAsync(_ => true);
+        }
         var verdict = VerdictRules.Explain(loop.Call, policy);
         var reason = verdict.Reason;
         if (loop.End == LoopEnd.Uncountable)
@@ -363,10 +388,13 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
     /// </summary>
     public static GuestTally Tally(CellResult cell) => new(cell.Failed + cell.Crashed, cell.Passed + cell.Failed + cell.Crashed, cell.Errored);
 
-    private async Task<CellResult?> RunCellAsync(RunFolder folder, ValidationSide side, FilesystemSpec fs, CaseSpec @case, int look, int guest, int repeats, int firstIteration, string workRoot, bool resuming, CancellationToken cancellationToken)
+    private async Task<CellResult?> RunCellAsync(RunFolder folder, ValidationSide side, IMachine machine, FilesystemSpec fs, CaseSpec @case, int look, int guest, int repeats, int firstIteration, string workRoot, bool resuming, CancellationToken cancellationToken)
     {
         var cellId = $"{fs.Name}-{@case.Name}-{side.Label}-look{look:D2}-g{guest + 1}";
-        var input = new CellInput(cellId, fs.Name, @case.Name, @case.SourceFile, RunExecutor.Sha256(@case.SourceFile), @case.Workload.Seed, repeats);
+        var input = new CellInput(cellId, fs.Name, @case.Name, @case.SourceFile, RunExecutor.Sha256(@case.SourceFile), @case.Workload.Seed, repeats)
+        {
+            FsBlockSize = @case.Workload.FsBlockSize, FileSize = @case.Workload.FileSize,
+        };
         // --resume: a cell that ended on its own is the look's record (counts, ERRORs, machine failure) and is
         // kept; a missing or interrupted one runs again whole, with the same iteration numbers (same run tags).
         if (resuming && RunJournal.ReadCell(folder, cellId) is { Interrupted: false } recorded &&
@@ -375,7 +403,7 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             _progress.WriteLine($"  {cellId}: recorded before the resume ({recorded.Passed} pass, {recorded.Failed} fail, {recorded.Crashed} crash, {recorded.Errored} error); kept");
             return recorded;
         }
-        var (cell, _) = await new CellRunner(side.Machine, time, _progress).RunAsync(folder, input, fs, @case, workRoot, firstIteration, cancellationToken);
+        var (cell, _) = await new CellRunner(machine, time, _progress).RunAsync(folder, input, fs, @case, workRoot, firstIteration, cancellationToken);
         await folder.WriteCellAsync(cell, CancellationToken.None);
         return cell;
     }

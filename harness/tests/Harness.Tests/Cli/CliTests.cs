@@ -202,6 +202,9 @@ public sealed class CliTests
         var cell = run.RootElement.GetProperty("cells").EnumerateArray().Single();
         Assert.True(cell.GetProperty("passed").GetInt32() >= 1);
         Assert.Contains("interrupted", await stdout);
+        // The reports show what finished, interrupted or not.
+        var report = File.ReadAllText(Path.Combine(Path.GetDirectoryName(Directory.GetFiles(results.Path, "run.json", SearchOption.AllDirectories).Single())!, "report.md"));
+        Assert.Contains("**interrupted**", report);
     }
 
     /// <summary>A scratch folder, deleted with everything in it.</summary>

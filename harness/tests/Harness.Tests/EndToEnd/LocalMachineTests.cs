@@ -50,6 +50,9 @@ public sealed class LocalMachineTests : IDisposable
         Assert.Equal(0, iteration.IoErrors);
         Assert.Equal(["after-fsync", "after-remount"], iteration.Passes.Select(p => p.Pass));
         Assert.All(iteration.Passes, p => Assert.Equal(32L << 20 >> 9, p.SectorsChecked));
+        // Where the time went: the cell's setup and teardown ride on its only iteration, and add up.
+        PhaseChecks.AddUp(iteration, "mkfs", "mount", "agent-write start", "dirt", "prepare", "workload", "fsync",
+            "read-after-fsync", "remount", "read-after-remount", "unmount+fsck", "judge");
         // fsck ran after the cell's last read-back, read-only, and found each filesystem clean.
         foreach (var (cell, tool) in new[] { ("ext4-seed", "e2fsck"), ("xfs-seed", "xfs_repair"), ("btrfs-seed", "btrfs") })
         {

@@ -60,6 +60,32 @@ public sealed class KvmProbeCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task Reprobe_probes_again_despite_a_kept_answer_and_keeps_the_new_one()
+    {
+        // One QEMU binary (same key) whose behaviour changes behind the key's back: it dies at once, then hangs.
+        var hang = Path.Combine(_scratch, "hang-now");
+        using var qemu = new FakeQemu($"[ -f '{hang}' ] && sleep 60; exit 1");
+        var cache = new KvmProbeCache(Path.Combine(_scratch, "cache", "kvm-probe.json"));
+        var kvm = FakeKvm();
+        var (_, firstReason) = await Decide("auto", qemu, cache, kvm);
+        Assert.Contains("QEMU ended after", firstReason);
+        var kept = File.ReadAllText(cache.File);
+        File.WriteAllText(hang, "");
+        var (_, keptReason) = await Decide("auto", qemu, cache, kvm);
+        Assert.Contains("kept in", keptReason);
+
+        // --reprobe asks again.
+        var clock = Stopwatch.StartNew();
+        var (_, reason) = await AccelerationProbe.DecideAsync("auto", Options(qemu), Path.Combine(_scratch, "probe-re"), ProbeTimeout,
+            CancellationToken.None, cache, kvm, reprobe: true);
+
+        Assert.Contains("did not boot within", reason);
+        Assert.DoesNotContain("kept in", reason);
+        Assert.True(clock.Elapsed >= ProbeTimeout, "--reprobe must really probe");
+        Assert.NotEqual(kept, File.ReadAllText(cache.File));
+    }
+
+    [Fact]
     public async Task A_QEMU_that_dies_under_KVM_is_told_apart_from_one_that_hangs()
     {
         using var dies = new FakeQemu("exit 1");

@@ -55,6 +55,11 @@ public sealed class QemuBootTests(DebianKernelFixture kernel) : IDisposable
             Assert.Contains("HARNESS-BOOTED", File.ReadAllText(Path.Combine(folder, "console.log")));
             Assert.True(File.Exists(Path.Combine(folder, "iteration-000.json")));
             Assert.True(File.Exists(Path.Combine(folder, "cell.json")));
+            var iteration = System.Text.Json.JsonSerializer.Deserialize<IterationResult>(
+                File.ReadAllText(Path.Combine(folder, "iteration-000.json")), ResultStore.Json)!;
+            Assert.Equal(8191, iteration.IoCount);
+            PhaseChecks.AddUp(iteration, "mkfs", "initrd", "boot", "mount", "agent-write start", "dirt", "workload", "fsync",
+                "remount", "read-after-remount", "unmount", "fsck", "judge");
         });
     }
 

@@ -45,7 +45,7 @@ public sealed class ValidateEndToEndTests : IDisposable
         // the patched kernel. The default 5 % (59 clean runs) is measured in the bench, not in CI.
         var policy = new VerdictPolicy(Alpha: 0.05, BatchSize: 5, MaxResidual: 0.3, MaxRunsPerSide: 10);
         var request = new ValidationRequest(await Side("without", without), await Side("with", with), null,
-            [ocfs2], [new CaseCatalog(RepoPaths.Cases).Find("seed")], policy, Path.Combine(_scratch, "work"), "test", Parallel: true);
+            [ocfs2], [new CaseCatalog(RepoPaths.Cases).Find("seed-quick")], policy, Path.Combine(_scratch, "work"), "test", Parallel: true);
 
         var (record, path) = await new PatchValidator(new ResultStore(Path.Combine(_scratch, "results")), TimeProvider.System, TextWriter.Null)
             .RunAsync(request, CancellationToken.None);
@@ -58,10 +58,34 @@ public sealed class ValidateEndToEndTests : IDisposable
         Assert.True(pair.RepeatsWith <= 10 && pair.RepeatsWithout <= 10);
         Assert.True(pair.GuestsWith >= 4 && pair.GuestsWithout >= 2, $"{pair.GuestsWithout}+{pair.GuestsWith} guests");
         Assert.Equal("≤ 25.89 % (one-sided 95 %)", pair.Bound);   // 1 − 0.05^(1/10)
-        Assert.Contains("ocfs2/seed: FIXES, patched rate ≤ 25.89 % (one-sided 95 %)", ValidationTable.Render(record));
+        Assert.Contains("ocfs2/seed-quick: FIXES, patched rate ≤ 25.89 % (one-sided 95 %)", ValidationTable.Render(record));
         Assert.Equal(0, ValidateCommand.ExitCode(record));
         Assert.True(File.Exists(Path.Combine(path, "validation.json")));
         Assert.NotEqual(without.BzImage, with.BzImage);
+
+        // The patched guests stayed booted across the looks: look 2 ran on look 1's boots (no boot time of its own).
+        CellResult Cell(string id) => RecordFormat.Read<CellResult>(Path.Combine(path, "cells", id, "cell.json"));
+        foreach (var g in new[] { "g1", "g2" })
+        {
+            Assert.True(Cell($"ocfs2-seed-quick-with-look01-{g}").BootSeconds > 0);
+            Assert.Equal(0, Cell($"ocfs2-seed-quick-with-look02-{g}").BootSeconds);
+            Assert.Equal(Outcome.Pass, Cell($"ocfs2-seed-quick-with-look02-{g}").Outcome);
+        }
+        Assert.False(File.Exists(Path.Combine(path, "cells", "ocfs2-seed-quick-with-look02-g1", "console.log")), "look 2 must not boot a new guest");
+        // A clean patched repeat really ran: every IO completed, none failed, every sector of both read-backs checked.
+        var clean = Directory.GetFiles(Path.Combine(path, "cells", "ocfs2-seed-quick-with-look02-g1"), "iteration-*.json")
+            .Select(RecordFormat.Read<IterationResult>).ToArray();
+        Assert.NotEmpty(clean);
+        Assert.All(clean, i =>
+        {
+            Assert.Equal(Outcome.Pass, i.Outcome);
+            Assert.Equal(511, i.IoCount);
+            Assert.Equal(0, i.IoErrors);
+            Assert.Equal(["after-fsync", "after-remount"], i.Passes.Select(p => p.Pass));
+            Assert.All(i.Passes, p => Assert.Equal((2L << 20) / 512, p.SectorsChecked));
+        });
+        // Its last iteration carries the fsck of the disk, run between looks while the guest waited.
+        Assert.Contains(clean, i => i.Fsck is { Ran: true, Clean: true });
     }
 
 }

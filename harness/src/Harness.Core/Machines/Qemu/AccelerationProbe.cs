@@ -14,11 +14,11 @@ public static class AccelerationProbe
     /// Decides the acceleration for <paramref name="requested"/> (auto, kvm, tcg); the reason goes in the run record.
     /// With a <paramref name="cache"/>, a probe boot's answer is reused while its key holds (see
     /// <see cref="KvmProbeCache.KeyFor"/>); `--accel kvm` always probes again, so it can never be
-    /// refused on an old answer.
+    /// refused on an old answer, and <paramref name="reprobe"/> (`--reprobe`) probes again and stores the new answer.
     /// </summary>
     public static async Task<(Acceleration Acceleration, string Reason)> DecideAsync(
         string requested, QemuOptions tcgOptions, string scratch, TimeSpan probeTimeout, CancellationToken cancellationToken,
-        KvmProbeCache? cache = null, string kvmDevice = "/dev/kvm", TimeProvider? time = null)
+        KvmProbeCache? cache = null, string kvmDevice = "/dev/kvm", TimeProvider? time = null, bool reprobe = false)
     {
         if (requested == "tcg") return (Acceleration.Tcg, "requested");
         string? why = null;
@@ -31,7 +31,8 @@ public static class AccelerationProbe
         if (why is null)
         {
             var key = cache is null ? "" : KvmProbeCache.KeyFor(tcgOptions.QemuBinary, kvmDevice);
-            if (requested == "auto" && cache?.Find(key) is { } known)
+            // --reprobe: the answer is probed again (and stored), whatever the cache holds.
+            if (requested == "auto" && !reprobe && cache?.Find(key) is { } known)
                 return (known.Acceleration, $"{known.Reason} (KVM probe answer of {known.ProbedAt:yyyy-MM-dd HH:mm} kept in {cache.File}: same host kernel, boot, QEMU and KVM device)");
             var probeClock = Stopwatch.StartNew();
             var seconds = await ProbeBootAsync(tcgOptions with { Acceleration = Acceleration.Kvm }, scratch, probeTimeout, cancellationToken);

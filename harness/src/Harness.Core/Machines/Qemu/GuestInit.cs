@@ -9,6 +9,7 @@ public static class GuestInit
 {
     public const string ResultsPortName = "harness.results";
     public const string AlivePortName = "harness.alive";
+    public const string ControlPortName = "harness.control";
     public const string BootedMarker = "HARNESS-BOOTED";
     public const string DoneMarker = "HARNESS-DONE";
     public const string ErrorMarker = "HARNESS-ERROR ";
@@ -17,7 +18,9 @@ public static class GuestInit
     /// <summary>
     /// The alive port gets "&lt;reads completed&gt; &lt;writes completed&gt;" of the test disk every second
     /// (/sys/block/vda/stat fields 1 and 5): the workload's progress as the block layer sees it.
-    /// Framing on the results port: "@@begin i phase", the agent's JSON report, "@@end i phase rc";
+    /// Framing on the results port: "@@begin i phase uptime", the agent's JSON report, "@@end i phase rc uptime";
+    /// "@@mark name uptime" when the guest's own phase "name" (mount, remount, unmount) ends; "@@idle" when it
+    /// ran the iterations the control port asked for ("run first count") and unmounted the test disk;
     /// "@@error message" when the guest cannot go on; "@@done" last.
     /// </summary>
     public const string Script = """
@@ -38,13 +41,18 @@ public static class GuestInit
         done < /harness/modules
         OUT=""
         ALIVE=""
+        CTL=""
         n=0
         while [ $n -lt 100 ]; do
           for p in /sys/class/virtio-ports/*; do
-            [ -r "$p/name" ] && [ "$(cat "$p/name")" = harness.results ] && OUT="/dev/${p##*/}"
-            [ -r "$p/name" ] && [ "$(cat "$p/name")" = harness.alive ] && ALIVE="/dev/${p##*/}"
+            [ -r "$p/name" ] || continue
+            case "$(cat "$p/name")" in
+              harness.results) OUT="/dev/${p##*/}" ;;
+              harness.alive) ALIVE="/dev/${p##*/}" ;;
+              harness.control) CTL="/dev/${p##*/}" ;;
+            esac
           done
-          [ -n "$OUT" ] && [ -c "$OUT" ] && [ -n "$ALIVE" ] && [ -c "$ALIVE" ] && [ -b /dev/vda ] && break
+          [ -n "$OUT" ] && [ -c "$OUT" ] && [ -n "$ALIVE" ] && [ -c "$ALIVE" ] && { [ "$PROBE" = 1 ] || [ -c "$CTL" ]; } && [ -b /dev/vda ] && break
           sleep 0.1
           n=$((n + 1))
         done
@@ -53,8 +61,13 @@ public static class GuestInit
         [ -n "$OUT" ] || fail "no virtio-serial port named harness.results"
         [ -b /dev/vda ] || fail "no test disk /dev/vda (virtio_blk loaded?)"
         [ -n "$ALIVE" ] || fail "no virtio-serial port named harness.alive"
+        [ "$PROBE" = 1 ] || [ -n "$CTL" ] || fail "no virtio-serial port named harness.control"
         # Once a second, the test disk's completed reads and writes: a moving workload moves these.
         ( while :; do read -r r _ _ _ w _ < /sys/block/vda/stat; echo "$r $w"; sleep 1; done ) > "$ALIVE" &
+        # Phase marks: "@@mark name uptime" closes the phase "name" since the last mark; frames carry
+        # the uptime at their begin and end, so the host sees where the guest's time went.
+        mark() { read -r up _ < /proc/uptime; echo "@@mark $1 $up" > "$OUT"; }
+        mark booted
         echo "HARNESS-BOOTED cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r)"
         [ "$CRASH" = 1 ] && echo c > /proc/sysrq-trigger
         # Tests: an immediate reboot, no kernel message; -no-reboot turns it into QEMU exiting with 0.
@@ -62,20 +75,51 @@ public static class GuestInit
         [ "$RESET" = 1 ] && echo b > /proc/sysrq-trigger
         [ "$PROBE" = 1 ] && finish
         mkdir -p /mnt/test
-        mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "mount -t $FS_TYPE /dev/vda /mnt/test failed"
-        # Tests: a frozen filesystem blocks every writer in D state, a real hung task with a still disk.
-        [ "$FREEZE" = 1 ] && fsfreeze --freeze /mnt/test
-        i=0
-        while [ $i -lt "$REPEATS" ]; do
-          { echo "@@begin $i write"; /harness/harness-agent run --request "/harness/req-$i-write.json" --report -; echo "@@end $i write $?"; } > "$OUT"
-          if [ "$REMOUNT" = 1 ]; then
-            umount /mnt/test || fail "umount /mnt/test failed after iteration $i"
-            mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "remount failed after iteration $i"
-            { echo "@@begin $i readback"; /harness/harness-agent run --request "/harness/req-$i-readback.json" --report -; echo "@@end $i readback $?"; } > "$OUT"
-          fi
-          i=$((i + 1))
+        # The host's orders: "run <first> <count>" runs those iterations on the mounted test disk, then
+        # unmounts it and says @@idle (the host checks the quiet disk); "stop" (or the host going away)
+        # powers off. One boot can so serve several cells of the same filesystem and case.
+        exec 3< "$CTL"
+        # One agent process serves every phase (starting one costs ~0.5 s under TCG): orders go in on
+        # a FIFO, its exit status comes back on another, its report goes straight to the results port.
+        trap '' PIPE
+        mkdir -p /tmp && mkfifo /tmp/agent.in /tmp/agent.out
+        /harness/harness-agent serve < /tmp/agent.in > /tmp/agent.out &
+        exec 4> /tmp/agent.in 5< /tmp/agent.out
+        agent() {
+          read -r up _ < /proc/uptime
+          echo "@@begin $2 $1 $up" > "$OUT"
+          echo "run /harness/req-$1.json $2 $OUT" >&4
+          read -r rc <&5 || { echo "@@end $2 $1 -1 $up" > "$OUT"; fail "the agent process ended during the $1 phase of iteration $2"; }
+          read -r up _ < /proc/uptime
+          echo "@@end $2 $1 $rc $up" > "$OUT"
+        }
+        while read -r cmd first count <&3; do
+          case "$cmd" in
+            run) ;;
+            stop) break ;;
+            *) continue ;;
+          esac
+          mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "mount -t $FS_TYPE /dev/vda /mnt/test failed"
+          mark mount
+          # Tests: a frozen filesystem blocks every writer in D state, a real hung task with a still disk.
+          [ "$FREEZE" = 1 ] && fsfreeze --freeze /mnt/test
+          i=$first
+          end=$((first + count))
+          while [ $i -lt $end ]; do
+            agent write $i
+            if [ "$REMOUNT" = 1 ]; then
+              umount /mnt/test || fail "umount /mnt/test failed after iteration $i"
+              mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "remount failed after iteration $i"
+              mark remount
+              agent readback $i
+            fi
+            i=$((i + 1))
+          done
+          umount /mnt/test || fail "umount /mnt/test failed after iteration $((end - 1))"
+          sync
+          mark unmount
+          echo "@@idle" > "$OUT"
         done
-        umount /mnt/test
         finish
 
         """;

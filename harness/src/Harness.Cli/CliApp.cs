@@ -8,6 +8,7 @@ using Harness.Filesystems;
 using Harness.Guest;
 using Harness.Kernels;
 using Harness.Machines;
+using Harness.Machines.Docker;
 using Harness.Machines.Qemu;
 using Harness.Results;
 using Harness.Runs;
@@ -90,6 +91,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new CompareCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new BenchCommand(stdout, time).Create(cancellationToken));
+        root.Subcommands.Add(new DockerCommand(stdout, stderr).Create(cancellationToken));
+        root.Subcommands.Add(new DockerCommand(stdout, stderr).Doctor(cancellationToken));
         var reports = new ReportCommand(stdout, stderr);
         root.Subcommands.Add(reports.CreateReport(cancellationToken));
         root.Subcommands.Add(reports.CreateRerun(rerunArgs => RunUnguardedAsync(["run", .. rerunArgs], cancellationToken)));
@@ -191,7 +194,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
     private Command RunCommand(CancellationToken cancellationToken)
     {
-        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel) or qemu (a booted --kernel)", DefaultValueFactory = _ => "local" };
+        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel), qemu (a booted --kernel) or docker (that QEMU in a container per cell)", DefaultValueFactory = _ => "local" };
         var fs = new Option<string[]>("--fs")
         {
             Description = $"Filesystems, comma separated ({string.Join(", ", FilesystemCatalog.All.Select(f => f.Name))})",
@@ -233,8 +236,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             // --resume: the run's own recorded arguments rebuild the same matrix; RunExecutor checks it is the same.
             var parse = given.GetValue(resume) is { } resumeFrom ? ResumeParse(command, given, resumeFrom, resume, budget) : given;
             var machineKind = parse.GetValue(machine)!;
-            if (machineKind is not ("local" or "qemu"))
-                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu"));
+            if (machineKind is not ("local" or "qemu" or "docker"))
+                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu, docker"));
             var jobsValue = Bounded(parse, jobs, 1, 256, "cells at once; each needs a machine and an image");
             var repeatsValue = Bounded(parse, repeats, 1, MaxRepeats, "each iteration keeps about 3 MB of reports");
             RejectSweptOptions(SplitList(parse.GetValue(fs)).Concat(SplitList(parse.GetValue(cases))), "run");
@@ -285,6 +288,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             // Images the harness makes: a case that cannot fit is bad input, before anything runs.
             if (parse.GetValue(dir) is null) CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
+            // Docker first: a missing engine is found in a second (exit 3 with the fix), before any kernel work.
+            using var docker = machineKind == "docker" ? await DockerEngine.ConnectAsync(null, cancellationToken) : null;
             IMachine target;
             int jobCount;
             if (machineKind == "local")
@@ -312,12 +317,13 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 {
                     var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken, parse.GetValue(patch));
                     var options = await qemuOptions.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken);
-                    target = new QemuMachine(options, stderr);
+                    var runtime = docker is null ? null : await DockerSetup.RuntimeAsync(docker, cacheDir, options, stderr, cancellationToken);
+                    target = new QemuMachine(options, stderr, runtime);
                     jobCount = jobsValue ?? QemuSetup.DefaultJobs(options);
                 }
                 catch (MachineException e)
                 {
-                    stderr.WriteLine($"harness: qemu machine: {e.Message}");
+                    stderr.WriteLine($"harness: {machineKind} machine: {e.Message}");
                     return ExitInfrastructure;
                 }
             }

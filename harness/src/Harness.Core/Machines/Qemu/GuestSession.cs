@@ -6,12 +6,10 @@
 // The host watches three files: the serial console (boot marker, panics, oopses, hung tasks,
 // warnings), the results port (framed agent reports, phase marks) and the alive port (the test
 // disk's IO counters, once a second). Deadlines are the host's: the guest is never trusted to end.
-using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
-using CliWrap;
 using Harness.Cases;
 using Harness.Guest;
 using Harness.Workload;
@@ -30,10 +28,9 @@ internal sealed class GuestSession : IMachineSession
     private readonly QemuCommandLine.Paths _paths;
     private readonly bool _remount;
     private readonly CancellationTokenSource _kill = new();
-    private readonly StringBuilder _stderr = new();
     private readonly PhaseTimer _setup = new();
     private readonly long _created = Stopwatch.GetTimestamp();
-    private CommandTask<CommandResult>? _qemu;
+    private IQemuProcess? _qemu;
     private FileStream? _control;
     private ConsoleWatcher _console = null!;
     private GrowingFile _results = null!;
@@ -103,17 +100,11 @@ internal sealed class GuestSession : IMachineSession
         _console = new ConsoleWatcher(_paths.ConsoleLog);
         _results = new GrowingFile(_paths.ResultsPort);
         _alive = new AliveCounters(_paths.AlivePort);
-        try
-        {
-            _qemu = Cli.Wrap(_options.QemuBinary).WithArguments(arguments)
-                .WithValidation(CommandResultValidation.None)
-                .WithStandardErrorPipe(PipeTarget.ToStringBuilder(_stderr))
-                .ExecuteAsync(_kill.Token);
-        }
-        catch (Win32Exception e)
-        {
-            throw new GuestFailureException(GuestFailureKind.QemuNotStarted, $"QEMU could not be started ({_options.QemuBinary}): {e.Message}", null, _paths.ConsoleLog);
-        }
+        _qemu = await machine.Runtime.StartAsync(new QemuLaunch(_first.CellId, _options.QemuBinary, arguments,
+            ReadOnlyFiles: [_options.Kernel.BzImage, _paths.Initrd], WritableFiles: [_paths.Disk, _paths.Control!],
+            WritableFolders: [_first.LogDirectory], _paths.ConsoleLog), _kill.Token);
+        if (_qemu.Where != "host")
+            await File.AppendAllTextAsync(Path.Combine(_first.LogDirectory, "qemu-command.txt"), $"# in {_qemu.Where}\n", cancellationToken);
         _clock.Start();
     }
 
@@ -147,7 +138,7 @@ internal sealed class GuestSession : IMachineSession
 
         while (failed is null && !cancellationToken.IsCancellationRequested)
         {
-            var exited = qemu.Task.IsCompleted;
+            var exited = qemu.Exited.IsCompleted;
             _console.Poll(final: exited);
             if (_console.Booted && _bootSeconds == 0)
             {
@@ -199,7 +190,7 @@ internal sealed class GuestSession : IMachineSession
                     failed = Fail(failure.Kind, $"{QemuMachine.Word(failure.Kind)} in the guest during iteration {delivered + 1} of {cell.Repeats}: {_console.KernelLine(failure.Line)}",
                         _console.Excerpt());
                 else
-                    await Task.WhenAny(qemu.Task, Task.Delay(Poll, cancellationToken));
+                    await Task.WhenAny(qemu.Exited, Task.Delay(Poll, cancellationToken));
             }
             else if (_console.Stalls.Count > 0 && _console.Booted && _clock.Elapsed - lastProgress >= _options.HungTask)
             {
@@ -247,8 +238,9 @@ internal sealed class GuestSession : IMachineSession
             }
             else if (exited)
             {
-                var code = qemu.Task.Result.ExitCode;
-                var killed = _stderr.ToString().Contains("terminating on signal", StringComparison.Ordinal);
+                var code = await qemu.Exited;
+                var stderr = qemu.Output;
+                var killed = stderr.Contains("terminating on signal", StringComparison.Ordinal);
                 // -no-reboot: a guest that resets (triple fault, reboot) ends QEMU with status 0.
                 // Booted: the console line can be lost in the guest's tty buffer when it resets
                 // at once, so the alive port's first counters (written before it) count too.
@@ -259,7 +251,7 @@ internal sealed class GuestSession : IMachineSession
                         _console.Excerpt())
                     : Fail(GuestFailureKind.QemuExited,
                         $"QEMU exited with code {code} {(_console.Booted ? "after boot" : "before the guest booted")}, after {delivered} of {cell.Repeats} iterations" +
-                        (_stderr.Length > 0 ? $": {_stderr.ToString().Trim()}" : ""),
+                        (stderr.Length > 0 ? $": {stderr.Trim()}" : ""),
                         _console.Excerpt());
             }
             else if (!_console.Booted && _clock.Elapsed > _options.Boot)
@@ -268,7 +260,7 @@ internal sealed class GuestSession : IMachineSession
                 failed = Fail(GuestFailureKind.WorkloadDeadline,
                     $"no result for {_options.Deadline.TotalSeconds:F0} s during iteration {delivered + 1} of {cell.Repeats}", _console.Excerpt());
             else
-                await Task.WhenAny(qemu.Task, Task.Delay(Poll, cancellationToken));
+                await Task.WhenAny(qemu.Exited, Task.Delay(Poll, cancellationToken));
         }
 
         // Failed or cancelled: this guest is done for.
@@ -313,10 +305,10 @@ internal sealed class GuestSession : IMachineSession
     private async Task StopQemuAsync(string cellId, CancellationToken cancellationToken)
     {
         if (_qemu is null) return;
-        if (await Task.WhenAny(_qemu.Task, Task.Delay(_options.Grace, cancellationToken)) != _qemu.Task)
+        if (await Task.WhenAny(_qemu.Exited, Task.Delay(_options.Grace, cancellationToken)) != _qemu.Exited)
             _progress.WriteLine($"    {cellId}: guest did not power off within {_options.Grace.TotalSeconds:F0} s; QEMU killed (results are complete)");
         await _kill.CancelAsync();
-        try { await _qemu; }
+        try { await _qemu.Exited; }
         catch (OperationCanceledException) { /* killed on purpose */ }
     }
 
@@ -327,7 +319,7 @@ internal sealed class GuestSession : IMachineSession
         _disposed = true;
         try
         {
-            if (Alive && _qemu is { Task.IsCompleted: false } && _control is not null)
+            if (Alive && _qemu is { Exited.IsCompleted: false } && _control is not null)
             {
                 try
                 {
@@ -342,11 +334,7 @@ internal sealed class GuestSession : IMachineSession
         {
             // Kill QEMU however we leave: done, failed, or cancelled. Never the caller's token here.
             await _kill.CancelAsync();
-            if (_qemu is not null)
-            {
-                try { await _qemu; }
-                catch (OperationCanceledException) { /* killed on purpose */ }
-            }
+            if (_qemu is not null) await _qemu.DisposeAsync();
             if (_control is not null) await _control.DisposeAsync();
             _kill.Dispose();
             try { Directory.Delete(_work, recursive: true); }

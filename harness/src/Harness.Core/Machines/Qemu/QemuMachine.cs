@@ -11,22 +11,26 @@ using Harness.Workload;
 
 namespace Harness.Machines.Qemu;
 
-public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMachine, ISessionMachine
+public sealed class QemuMachine(QemuOptions options, TextWriter progress, IQemuRuntime? runtime = null) : IMachine, ISessionMachine
 {
-    public string Kind => "qemu";
+    /// <summary>Where QEMU runs: a host process, or a container (the docker machine).</summary>
+    internal IQemuRuntime Runtime { get; } = runtime ?? HostQemuRuntime.Instance;
 
-    public Task<string?> CheckAsync(CancellationToken cancellationToken)
+    public string Kind => Runtime.MachineKind;
+
+    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
     {
-        if (!File.Exists(options.Kernel.BzImage)) return Task.FromResult<string?>($"kernel image {options.Kernel.BzImage} does not exist");
-        if (!File.Exists(options.BaseInitramfs)) return Task.FromResult<string?>($"initramfs {options.BaseInitramfs} does not exist");
-        if (!options.QemuBinary.Contains('/') && HostCommand.FindOnPath(options.QemuBinary) is null)
-            return Task.FromResult<string?>($"'{options.QemuBinary}' is not on PATH (Debian package qemu-system-x86; `make deps` installs it)");
-        return Task.FromResult<string?>(null);
+        if (!File.Exists(options.Kernel.BzImage)) return $"kernel image {options.Kernel.BzImage} does not exist";
+        if (!File.Exists(options.BaseInitramfs)) return $"initramfs {options.BaseInitramfs} does not exist";
+        // In a container QEMU comes from the runner image; the runtime checks that instead.
+        if (Runtime is HostQemuRuntime && !options.QemuBinary.Contains('/') && HostCommand.FindOnPath(options.QemuBinary) is null)
+            return $"'{options.QemuBinary}' is not on PATH (Debian package qemu-system-x86; `make deps` installs it)";
+        return await Runtime.CheckAsync(cancellationToken);
     }
 
     public MachineFacts Describe() => new(Kind, options.Kernel.Release, options.Cpus,
         $"{options.Kernel.Origin}; {options.Acceleration.ToString().ToLowerInvariant()} ({options.AccelerationReason}); " +
-        $"{options.Backend}; {options.Cpus} vCPU, {options.MemoryMiB} MiB");
+        $"{options.Backend}; {options.Cpus} vCPU, {options.MemoryMiB} MiB" + (Runtime.Describe() is { Length: > 0 } more ? $"; {more}" : ""));
 
     /// <summary>One cell, one boot: a session that runs the cell's iterations and powers off.</summary>
     public async IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, [EnumeratorCancellation] CancellationToken cancellationToken)

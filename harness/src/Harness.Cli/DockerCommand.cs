@@ -1,0 +1,101 @@
+// `harness docker image [--rebuild]` builds the runner image on demand, `harness doctor` says
+// whether this host can run the docker machine and gives the exact fix for each gap, and
+// DockerSetup gives `run --machine docker` its container runtime (building the image when missing).
+using System.CommandLine;
+using Harness.Machines;
+using Harness.Machines.Docker;
+using Harness.Machines.Qemu;
+
+namespace Harness.Cli;
+
+internal static class DockerSetup
+{
+    /// <summary>The runner image (built or imported when missing) and a runtime starting each cell's QEMU in a container from it.</summary>
+    public static async Task<IQemuRuntime> RuntimeAsync(DockerEngine engine, string cacheDir, QemuOptions options, TextWriter progress, CancellationToken cancellationToken)
+    {
+        var recipe = await RunnerImage.ResolveAsync(cancellationToken);
+        var image = await new RunnerImage(cacheDir, progress).EnsureAsync(engine.Client, recipe, rebuild: false, cancellationToken);
+        if (image.How != "present") progress.WriteLine($"runner image: {image.Tag} ready ({image.How}, {image.Seconds:F0} s)");
+        return new DockerQemuRuntime(engine.Client, image.Tag, options, progress);
+    }
+}
+
+public sealed class DockerCommand(TextWriter stdout, TextWriter stderr)
+{
+    public Command Create(CancellationToken cancellationToken)
+    {
+        var cache = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache); the rootfs tar is kept in <cache>/docker" };
+        var rebuild = new Option<bool>("--rebuild") { Description = "Build again from debootstrap even if the image and its cached tar exist" };
+        var image = new Command("image", "Build (debootstrap + import, no registry) or find the runner image; print its tag and inputs") { cache, rebuild };
+        image.SetAction(async (parse, _) =>
+        {
+            var cacheDir = CliApp.CacheDir(parse.GetValue(cache));
+            using var engine = await DockerEngine.ConnectAsync(null, cancellationToken);
+            var recipe = await RunnerImage.ResolveAsync(cancellationToken);
+            var runner = new RunnerImage(cacheDir, stderr);
+            var result = await runner.EnsureAsync(engine.Client, recipe, parse.GetValue(rebuild), cancellationToken);
+            stdout.WriteLine($"{result.Tag} ({result.How}, {result.Seconds:F1} s) {result.Id}");
+            stdout.Write(string.Concat(recipe.Describe().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => $"  {l}\n")));
+            stdout.WriteLine($"  rootfs tar: {runner.TarFor(recipe)}");
+            return 0;
+        });
+        return new Command("docker", "The Docker machine's runner image") { image };
+    }
+
+    public Command Doctor(CancellationToken cancellationToken)
+    {
+        var cache = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache): where the KVM probe answer is kept" };
+        var doctor = new Command("doctor", "Check what the docker and swarm machines need: engine, API version, swarm, KVM, runner image; print the fix for each gap. Exit 0 ready for --machine docker, 3 not") { cache };
+        doctor.SetAction(async (parse, _) =>
+        {
+            var cacheDir = CliApp.CacheDir(parse.GetValue(cache));
+            var ready = true;
+            void Line(string what, bool? ok, string text) => stdout.WriteLine($"{what,-7} {(ok is null ? "--" : ok.Value ? "ok" : "NO"),-3} {text}");
+
+            DockerEngine? engine = null;
+            try { engine = await DockerEngine.ConnectAsync(null, cancellationToken); }
+            catch (MachineException e) { Line("engine", false, e.Message); ready = false; }
+            using var owned = engine;
+            if (engine is not null)
+            {
+                Line("engine", true, $"{engine.Endpoint}: Docker {engine.Version.Version}");
+                var apiOk = engine.ApiVersion >= DockerEngine.MinimumApi;
+                Line("api", apiOk, apiOk
+                    ? $"{engine.Version.APIVersion} (needs {DockerEngine.MinimumApi})"
+                    : $"{engine.Version.APIVersion} is older than {DockerEngine.MinimumApi}: upgrade the engine (Debian 12's docker.io 20.10 speaks 1.41)");
+                ready &= apiOk;
+                var swarm = await engine.SwarmStateAsync(cancellationToken);
+                Line("swarm", swarm == "active" ? true : null, swarm == "active"
+                    ? "active"
+                    : $"{swarm}: only --machine swarm needs it; `docker swarm init --advertise-addr 127.0.0.1` makes a single-node swarm");
+            }
+
+            var probe = new KvmProbeCache(Path.Combine(cacheDir, "kvm-probe.json"));
+            var answer = probe.Find(KvmProbeCache.KeyFor("qemu-system-x86_64", "/dev/kvm"));
+            Line("kvm", answer is null ? null : answer.Acceleration == Acceleration.Kvm, answer switch
+            {
+                null => $"not probed on this host yet (no current answer in {probe.File}); the first `harness run --machine qemu|docker` probes it (up to 30 s)",
+                { Acceleration: Acceleration.Kvm } => $"{answer.Reason}: containers get /dev/kvm",
+                _ => $"{answer.Reason} (probed {answer.ProbedAt:yyyy-MM-dd HH:mm}): containers run QEMU under TCG without /dev/kvm; `harness run --accel kvm` probes again",
+            });
+
+            if (engine is not null)
+            {
+                try
+                {
+                    var recipe = await RunnerImage.ResolveAsync(cancellationToken);
+                    var present = await RunnerImage.InspectAsync(engine.Client, recipe.Tag, cancellationToken);
+                    var tar = new RunnerImage(cacheDir, TextWriter.Null).TarFor(recipe);
+                    Line("image", present is not null ? true : null, present is not null
+                        ? $"{recipe.Tag} present"
+                        : File.Exists(tar)
+                            ? $"{recipe.Tag} not in the engine; imported from {tar} on first use (seconds), or now: `harness docker image`"
+                            : $"{recipe.Tag} not built; built on first use (debootstrap, minutes), or now: `harness docker image`");
+                }
+                catch (MachineException e) { Line("image", false, e.Message); }
+            }
+            return ready ? 0 : CliApp.ExitInfrastructure;
+        });
+        return doctor;
+    }
+}

@@ -97,7 +97,7 @@ public sealed class LoadTests : IAsyncLifetime
         var work = Path.Combine(Cache, "work", "20261126-000000-local-1", "ext4-tiny");
         var planted = Path.Combine(work, "mnt");
         await MountExt4Async(Path.Combine(work, "disk.img"), planted, "64M");
-        using var sleeper = System.Diagnostics.Process.Start("sh", ["-c", "sleep 60", "qemu-stand-in", work]);
+        using var sleeper = System.Diagnostics.Process.Start("sh", ["-c", "sleep 60; true", "qemu-stand-in", work]); // "; true": dash would exec sleep and drop the args
 
         try
         {

@@ -84,14 +84,15 @@ public sealed class StaleResourcesTests : IDisposable
         var results = new ResultStore(Path.Combine(_root, "results")).Create("dead");
         var deadWork = Directory.CreateDirectory(Path.Combine(work, results.Id)).FullName;
         await WriteLock(new RunLockInfo(results.Id, DeadPid(), 1, deadWork, results.Path, DateTimeOffset.UnixEpoch), deadWork, null);
-        // $0 of sh carries the path into the command line, as QEMU's -drive file=<work>/... does.
-        using var orphan = Process.Start("sh", ["-c", "sleep 60", Path.Combine(deadWork, "disk.img")])!;
-        using var user = Process.Start("sh", ["-c", "sleep 60", Path.Combine(results.Path, "cells", "console.log")])!;
+        // $0 of sh carries the path into the command line, as QEMU's -drive file=<work>/... does; "; true" keeps
+        // dash from exec-ing sleep in its place (which would drop the path from the command line).
+        using var orphan = Process.Start("sh", ["-c", "sleep 60; true", Path.Combine(deadWork, "disk.img")])!;
+        using var user = Process.Start("sh", ["-c", "sleep 60; true", Path.Combine(results.Path, "cells", "console.log")])!;
         try
         {
             var released = await StaleResources.ReleaseAsync(work, TextWriter.Null, CancellationToken.None);
 
-            Assert.True(orphan.WaitForExit(5000), "the orphan of the dead run must be killed");
+            Assert.True(orphan.WaitForExit(15000), "the orphan of the dead run must be killed"); // generous: a loaded CI host reaps slowly
             Assert.False(user.HasExited, "a process that only reads the run's results is not the run's");
             Assert.Contains(released, r => r.Kind == "process" && r.Path == orphan.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }

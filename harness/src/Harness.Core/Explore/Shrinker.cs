@@ -51,6 +51,9 @@ public sealed record ShrinkStep(string Change, int Runs, int Failures, double Lo
 /// <summary>The shrinker's answer: the smallest case kept, its measured rate, and every step.</summary>
 public sealed record ShrinkResult(CaseSpec Minimal, bool Reproduced, int Runs, int Failures, double Lower, double Upper, string? FirstFinding, IReadOnlyList<ShrinkStep> Steps)
 {
+    /// <summary>The budget or a signal stopped it: <see cref="Minimal"/> is the smallest case kept so far (it met the rule).</summary>
+    public bool Interrupted { get; init; }
+
     /// <summary>The original did not meet the rule when re-run: nothing was shrunk.</summary>
     public bool Shrunk => Steps.Any(s => s.Kept && s.Change != "original");
 }
@@ -64,32 +67,46 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
         policy.Validate();
         var steps = new List<ShrinkStep>();
         // The original is held to the same rule first: a one-off failure is reported as such, not shrunk.
-        var first = await JudgeAsync(failing, "original", signature, steps, cancellationToken);
+        Judged first;
+        try { first = await JudgeAsync(failing, "original", signature, steps, cancellationToken); }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return new ShrinkResult(failing, false, 0, 0, 0, 1, null, steps) { Interrupted = true };
+        }
         if (!first.Kept)
             return new ShrinkResult(failing, false, first.Runs, first.Failures, first.Lower, first.Upper, first.FirstFinding, steps);
         var current = failing;
         var best = first;
         var tried = new HashSet<WorkloadKey>();
         var budget = policy.MaxCandidates;
+        var interrupted = false;
         bool progress;
-        do
+        try
         {
-            progress = false;
-            foreach (var (change, candidate) in Candidates(current))
+            do
             {
-                if (budget-- <= 0) break;
-                // The same shape twice (a step back to where a kept change came from) is not run again.
-                if (!tried.Add(new WorkloadKey(candidate.Workload, candidate.Readback.Count))) continue;
-                var judged = await JudgeAsync(candidate, change, signature, steps, cancellationToken);
-                if (!judged.Kept) continue;
-                current = candidate;
-                best = judged;
-                progress = true;
-                break; // restart from the smaller case: its own candidates are smaller still
+                progress = false;
+                foreach (var (change, candidate) in Candidates(current))
+                {
+                    if (budget-- <= 0) break;
+                    // The same shape twice (a step back to where a kept change came from) is not run again.
+                    if (!tried.Add(new WorkloadKey(candidate.Workload, candidate.Readback.Count))) continue;
+                    var judged = await JudgeAsync(candidate, change, signature, steps, cancellationToken);
+                    if (!judged.Kept) continue;
+                    current = candidate;
+                    best = judged;
+                    progress = true;
+                    break; // restart from the smaller case: its own candidates are smaller still
+                }
             }
+            while (progress && budget > 0);
         }
-        while (progress && budget > 0);
-        return new ShrinkResult(current, true, best.Runs, best.Failures, best.Lower, best.Upper, best.FirstFinding ?? first.FirstFinding, steps);
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // What was kept so far met the rule; the candidate in progress decided nothing.
+            interrupted = true;
+        }
+        return new ShrinkResult(current, true, best.Runs, best.Failures, best.Lower, best.Upper, best.FirstFinding ?? first.FirstFinding, steps) { Interrupted = interrupted };
     }
 
     private sealed record Judged(bool Kept, int Runs, int Failures, double Lower, double Upper, string? FirstFinding);

@@ -197,7 +197,7 @@ public sealed class Explorer(IMachine machine, ResultStore store, TimeProvider t
                 : $"NOT REPRODUCED: the original failed {result.Failures} of {result.Runs} re-runs, short of the rule; this is the original workload",
             $"shape: {m.IoCount} IO(s) of {m.IoSize} B at stride {m.Stride} from {m.Start}, queue depth {m.QueueDepth}, {WorkloadGenerator.Shape(m)}, file {m.FileSize} B",
             $"first finding: {result.FirstFinding ?? "-"}",
-            $"rerun: harness run --machine {machine.Kind} --fs {request.Filesystem.Name} --case {Path.GetRelativePath(Environment.CurrentDirectory, path)} --repeats 10",
+            $"rerun: harness run --machine {machine.Kind} --fs {request.Filesystem.Name} --case {Display(path)} --repeats 10{(machine.Kind == "qemu" ? $" --kernel {request.Kernel}" : "")}",
         ];
         var (_, text) = CaseYaml.RoundTrip(minimal, path, header);
         await AtomicFile.WriteTextAsync(path, text, CancellationToken.None);
@@ -238,6 +238,13 @@ public sealed class Explorer(IMachine machine, ResultStore store, TimeProvider t
                 return text.Length <= 400 ? text : text[..400] + "...";
             }
         return iteration.Error;
+    }
+
+    /// <summary>Relative to the working directory when inside it (how users type it), else absolute.</summary>
+    private static string Display(string path)
+    {
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, path);
+        return relative.StartsWith("..", StringComparison.Ordinal) ? Path.GetFullPath(path) : relative;
     }
 
     private static string Slug(string signature) =>

@@ -68,7 +68,7 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
         var steps = new List<ShrinkStep>();
         // The original is held to the same rule first: a one-off failure is reported as such, not shrunk.
         Judged first;
-        try { first = await JudgeAsync(failing, "original", signature, steps, cancellationToken); }
+        try { first = await JudgeAsync(failing, "original", signature, steps, 0, cancellationToken); }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             return new ShrinkResult(failing, false, 0, 0, 0, 1, null, steps) { Interrupted = true };
@@ -91,7 +91,8 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
                     if (budget-- <= 0) break;
                     // The same shape twice (a step back to where a kept change came from) is not run again.
                     if (!tried.Add(new WorkloadKey(candidate.Workload, candidate.Readback.Count))) continue;
-                    var judged = await JudgeAsync(candidate, change, signature, steps, cancellationToken);
+                    // Half the original's rate: a candidate shown to fail less often than that is dropped early.
+                    var judged = await JudgeAsync(candidate, change, signature, steps, 0.5 * first.Failures / first.Runs, cancellationToken);
                     if (!judged.Kept) continue;
                     current = candidate;
                     best = judged;
@@ -113,7 +114,7 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
 
     private sealed record WorkloadKey(WorkloadSpec Workload, int Readbacks);
 
-    private async Task<Judged> JudgeAsync(CaseSpec candidate, string change, string signature, List<ShrinkStep> steps, CancellationToken cancellationToken)
+    private async Task<Judged> JudgeAsync(CaseSpec candidate, string change, string signature, List<ShrinkStep> steps, double dropBelow, CancellationToken cancellationToken)
     {
         int runs = 0, failures = 0;
         string? finding = null;
@@ -130,7 +131,7 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
             finding ??= result.FirstFinding;
             (lower, upper) = Bounds(failures, runs, policy.LookConfidence);
             if (lower > policy.MinRate) kept = true;
-            else if (upper < policy.MinRate || runs >= policy.MaxRuns) kept = false;
+            else if (upper < Math.Max(policy.MinRate, dropBelow) || runs >= policy.MaxRuns) kept = false;
         }
         steps.Add(new ShrinkStep(change, runs, failures, lower, upper, kept.Value));
         log?.WriteLine($"  shrink: {change}: {failures}/{runs} failed (rate {lower:0.###}..{upper:0.###}) -> {(kept.Value ? "kept" : "dropped")}");

@@ -123,6 +123,18 @@ public sealed class ShrinkerTests
     }
 
     [Fact]
+    public async Task A_candidate_clearly_weaker_than_the_original_is_dropped_before_its_last_run()
+    {
+        // The original fails every run: a candidate failing none of 10 is shown below half that rate (each run is a boot under QEMU).
+        var result = await new Shrinker(new FakeMachine(2, rate: 1.0).RunAsync, new ShrinkPolicy()).ShrinkAsync(SeedLike(), Signature, CancellationToken.None);
+
+        var dropped = result.Steps.Where(s => !s.Kept).ToList();
+        Assert.NotEmpty(dropped);
+        Assert.All(dropped, s => Assert.True(s.Failures == 0 && s.Runs == 10, s.ToString()));
+        Assert.Equal(2, result.Minimal.Workload.IoCount);
+    }
+
+    [Fact]
     public async Task Failures_of_another_signature_do_not_count()
     {
         var result = await new Shrinker(new FakeMachine(1).RunAsync, new ShrinkPolicy()).ShrinkAsync(SeedLike(), "fail:io-error", CancellationToken.None);

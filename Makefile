@@ -15,7 +15,7 @@ AGENT_AOT := $(CACHE)/agent/harness-agent
 # must exist: deps runs apt-get update when they do not.
 APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache time procps chromium
 
-.PHONY: all deps build agent-aot test demo demo-host demo-qemu bench e2e clean help
+.PHONY: all deps build agent-aot test demo demo-host demo-qemu bench e2e e2e-explore clean help
 
 all: build
 
@@ -24,8 +24,9 @@ help:
 	@echo "make demo-host  - the seed case on the host kernel over ext4, xfs and btrfs loop images"
 	@echo "make demo-qemu  - the seed case in Debian's 6.1 cloud kernel under QEMU on ext4 and xfs"
 	@echo "make test   - install what is missing, build, publish the NativeAOT agent, run every test"
-	@echo "make bench  - harness seed case vs fio running the same job, side by side; then a 200-cell load run (wall time, peak RSS)"
-	@echo "make e2e    - explore finds and shrinks the race on the ext4 and ocfs2 race kernels; the reproducer fails there and passes on 6.1 (E2E_BUDGET per kernel)"
+	@echo "make bench  - one table, every figure beside its reference: harness vs fio on cases/seed.fio, read-back+judge, 200-cell RSS, kernel builds, detection and phases under QEMU, the flagship"
+	@echo "make e2e    - real builds and boots, not in CI: bisect a 12-commit history on Debian's 6.1 to the ext4-race commit"
+	@echo "make e2e-explore - explore finds and shrinks the race on the ext4 and ocfs2 race kernels; the reproducer fails there and passes on 6.1 (E2E_BUDGET per kernel)"
 	@echo "make deps   - apt-get install the packages the harness needs (only missing ones)"
 	@echo "make clean  - remove build outputs (keeps $(CACHE))"
 
@@ -69,15 +70,22 @@ demo-host: deps build
 demo-qemu: deps agent-aot
 	$(HARNESS) run --machine qemu --kernel debian-6.1-cloud --fs ext4,xfs --case seed
 
-# The load row: LOAD_CELLS cells of the tiny case on one ext4 loop image (issue 8: at least 200).
-LOAD_CELLS ?= 200
+# One table (bench/run-bench.sh runs bench/rows/*.sh; README "Benchmarks"), also written to
+# results/bench-<id>/. The load row: LOAD_CELLS cells of the tiny case (issue 8: at least 200).
+# BENCH_QUICK=1 for a quick look (fewer rounds and cells).
+export LOAD_CELLS ?= 200
 bench: deps agent-aot
 	bench/run-bench.sh $(HARNESS) $(AGENT_AOT)
-	bench/load-bench.sh $(HARNESS) $(AGENT_AOT) $(LOAD_CELLS)
+
+# Bisection end to end (issue 11): a 12-commit history on linux-source-6.1, one commit reintroducing
+# the ext4 race, bisected with real builds and QEMU boots. Not part of `make test` (CI time): the
+# first step's build is cold unless ccache is warm, later ones rebuild a file or two.
+e2e: deps agent-aot
+	e2e/bisect-ext4-race.sh $(HARNESS) $(CACHE)
 
 # Not CI (a race is not fixed by a seed): explore on each race kernel, then the reproducer under `run`.
 E2E_BUDGET ?= 20m
-e2e: deps agent-aot
+e2e-explore: deps agent-aot
 	e2e/explore-race.sh $(HARNESS) $(AGENT_AOT) $(E2E_BUDGET)
 
 clean:

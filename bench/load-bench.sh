@@ -9,7 +9,7 @@ HARNESS=$1; AGENT=$2; CELLS=${3:-200}
 CACHE=${HARNESS_CACHE:-$PWD/.cache}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/harness-load-bench.XXXXXX"); MNT=$WORK/mnt
 cleanup() { umount "$MNT" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+trap cleanup EXIT; trap "exit 143" INT TERM
 [ -x /usr/bin/time ] || { echo "load bench: /usr/bin/time missing (Debian package time; make deps installs it)" >&2; exit 2; }
 mkdir -p "$WORK/cases" "$MNT"
 names=()

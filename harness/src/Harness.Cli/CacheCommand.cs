@@ -18,14 +18,16 @@ public sealed class CacheCommand(TextWriter stdout, TextWriter stderr, TimeProvi
     {
         var statusCache = CacheOption();
         var statusResults = ResultsOption();
+        var statusJson = JsonOutput.Option();
         var status = new Command("status", "Show what the cache and the results folder hold: size, last use, and what is in use by a live process")
         {
-            statusCache, statusResults,
+            statusCache, statusResults, statusJson,
         };
         status.SetAction(parse =>
         {
             var report = Scan(parse.GetValue(statusCache), parse.GetValue(statusResults)!);
-            stdout.Write(RenderStatus(report, time.GetUtcNow()));
+            if (parse.GetValue(statusJson)) JsonOutput.Write(stdout, report);
+            else stdout.Write(RenderStatus(report, time.GetUtcNow()));
             return 0;
         });
 

@@ -21,6 +21,9 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     public const int ExitUsage = 2;
     public const int ExitInfrastructure = 3;
 
+    /// <summary>The step runner `bisect` and `bisect test` use instead of building and booting (tests; null: the real one).</summary>
+    public Func<BisectSetup, CancellationToken, Task<Harness.Bisection.IBisectStepRunner>>? BisectRunnerFactory { get; init; }
+
     /// <summary>Most iterations one cell may plan: each keeps about 3 MB of reports in the results folder.</summary>
     public const int MaxRepeats = 10_000;
 
@@ -85,10 +88,13 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(KernelsCommand(cancellationToken));
         root.Subcommands.Add(new ValidateCommand(stdout, stderr, time).Create(cancellationToken));
         root.Subcommands.Add(new CacheCommand(stdout, stderr, time).Create(cancellationToken));
+        root.Subcommands.Add(new CompareCommand(stdout, stderr, time).Create(cancellationToken));
+        root.Subcommands.Add(new BenchCommand(stdout, time).Create(cancellationToken));
         root.Subcommands.Add(new ExploreCommand(stdout, stderr, time).Create(cancellationToken));
         var reports = new ReportCommand(stdout, stderr);
         root.Subcommands.Add(reports.CreateReport(cancellationToken));
         root.Subcommands.Add(reports.CreateRerun(rerunArgs => RunUnguardedAsync(["run", .. rerunArgs], cancellationToken)));
+        root.Subcommands.Add(new BisectCommand(stdout, stderr, time, BisectRunnerFactory).Create(cancellationToken));
         root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
 
         var parse = root.Parse(args);
@@ -96,7 +102,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         {
             foreach (var error in parse.Errors) stderr.WriteLine($"harness: {ParseErrorText(error.Message)}");
             stderr.WriteLine("Try 'harness --help'.");
-            return ExitUsage;
+            // git bisect run reads 2 as "bad": the oracle's usage errors must abort git instead.
+            return args.Length >= 2 && args[0] == "bisect" && args[1] == "test" ? Harness.Bisection.OracleExit.Abort : ExitUsage;
         }
         // ProcessTerminationTimeout = null: Program owns SIGINT/SIGTERM/SIGHUP. System.CommandLine's
         // own handler would return 130/143 after 2 s while machines are still being stopped and
@@ -164,13 +171,13 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     /// Cases by name or path, each file once. A name two files in the cases folder share is an
     /// error naming both: a run must never pick one silently.
     /// </summary>
-    private static CaseSpec[] SelectCases(CaseCatalog catalog, IReadOnlyList<string> namesOrPaths)
+    internal static CaseSpec[] SelectCases(CaseCatalog catalog, IReadOnlyList<string> namesOrPaths)
     {
         var selected = new List<CaseSpec>();
         foreach (var item in namesOrPaths)
         {
             var found = catalog.Find(item);
-            if (!item.EndsWith(".yaml", StringComparison.Ordinal) && !item.Contains('/'))
+            if (!CaseCatalog.IsPath(item))
                 RunExecutor.CheckUniqueCaseNames(catalog.LoadAll().Where(c => c.Name == found.Name).ToArray());
             if (!selected.Any(c => Path.GetFullPath(c.SourceFile) == Path.GetFullPath(found.SourceFile))) selected.Add(found);
         }
@@ -179,7 +186,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
     internal static Option<string> CasesDirOption() => new("--cases-dir")
     {
-        Description = "Folder of case files (*.yaml)",
+        Description = "Folder of case files (*.yaml); an fio job file is given by path (--case job.fio)",
         DefaultValueFactory = _ => "cases",
     };
 
@@ -194,7 +201,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         };
         var cases = new Option<string[]>("--case")
         {
-            Description = "Cases by name or path, comma separated (see 'harness cases list')",
+            Description = "Cases by name or path (a YAML case or an fio job file, *.fio), comma separated (see 'harness cases list')",
             DefaultValueFactory = _ => ["seed"],
             AllowMultipleArgumentsPerToken = true,
         };
@@ -214,11 +221,12 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var qemuOptions = new QemuCliOptions();
         var resume = new Option<string?>("--resume") { Description = "Finish an interrupted run: results/<run-id>; runs only its missing cells and iterations, with the run's own options (only --budget may be added)" };
         var budget = DurationOption.Optional("--budget", "Stop cleanly after this long: no new cell starts, running cells stop between iterations; the outcome is what finished");
+        var json = JsonOutput.Option();
 
         var command = new Command("run", "Run cases on filesystems on a machine; print a table and write results/<run-id>/")
         {
             machine, fs, cases, casesDir, repeats, dir, imageSize, results, cache, agent, fault,
-            kernel, kernelsDir, jobs, resume, budget, patch,
+            kernel, kernelsDir, jobs, resume, budget, patch, json,
         };
         foreach (var option in qemuOptions.All) command.Options.Add(option);
         command.SetAction(async (given, _) =>
@@ -321,8 +329,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             }
             // Runs killed earlier (kill -9, a crash) left mounts, loop devices and images: release them first.
             await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
-            var executor = new RunExecutor(target, new ResultStore(parse.GetValue(results)!), time, stderr);
-            var summary = await executor.RunAsync(
+            // Live progress on a terminal, plain lines otherwise (Terminal/LiveProgress.cs).
+            var summary = await Terminal.LiveProgress.RunAsync(stderr, progress => new RunExecutor(target, new ResultStore(parse.GetValue(results)!), time, progress).RunAsync(
                 new RunRequest(filesystems, selected, repeatsValue, Path.Combine(cacheDir, "work"),
                     "harness " + string.Join(' ', parse.Tokens.Select(t => t.Value)), jobCount)
                 {
@@ -331,11 +339,16 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     Budget = given.GetValue(budget),
                     ResumeFrom = given.GetValue(resume),
                 },
-                cancellationToken);
-            stdout.Write(RunTable.Render(summary.Record));
-            stdout.WriteLine($"results: {summary.ResultsPath}");
+                cancellationToken));
+            if (given.GetValue(json)) JsonOutput.Write(stdout, summary.Record);
+            else
+            {
+                stdout.Write(RunTable.Render(summary.Record));
+                stdout.WriteLine($"results: {summary.ResultsPath}");
+            }
             // Also after an interruption: the reports show what finished.
-            await Reports.ReportWriter.WriteAfterCommandAsync(summary.ResultsPath, stdout, stderr);
+            // With --json stdout holds the record alone: the reports line goes to stderr.
+            await Reports.ReportWriter.WriteAfterCommandAsync(summary.ResultsPath, given.GetValue(json) ? stderr : stdout, stderr);
             // 0 only when every planned cell ran and passed; an interrupted run has its own code. A
             // budget that ran out is no interruption: the outcome of what finished decides (4 when nothing did).
             if (summary.Record.Interrupted && !summary.Record.BudgetReached) return Outcomes.InterruptedExitCode;
@@ -355,7 +368,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     internal static void RefuseChangedOptions(ParseResult given, string folder, string why, Option resume, Option budget)
     {
         var extra = given.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
-            .Where(o => !o.Implicit && o.Option != resume && o.Option != budget).Select(o => o.Option.Name).ToArray();
+            .Where(o => !o.Implicit && o.Option != resume && o.Option != budget && o.Option.Name != "--json").Select(o => o.Option.Name).ToArray();
         if (extra.Length > 0)
             throw new InputException(new InputProblem(folder, 0, 0, "--resume",
                 $"{string.Join(", ", extra)} cannot be changed when resuming: {why}; only --budget may be added"));
@@ -388,11 +401,17 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     private Command CasesCommand()
     {
         var casesDir = CasesDirOption();
-        var list = new Command("list", "List the cases: name, pattern, preparation, IOs, queue depth, description") { casesDir };
+        var listJson = JsonOutput.Option();
+        var list = new Command("list", "List the cases: name, pattern, preparation, IOs, queue depth, description") { casesDir, listJson };
         list.SetAction(parse =>
         {
             var scan = new CaseCatalog(parse.GetValue(casesDir)!).Scan();
             var all = scan.Cases;
+            if (parse.GetValue(listJson))
+            {
+                JsonOutput.Write(stdout, new { cases = all, broken = scan.Broken.Select(b => new { file = b.File, reason = b.Reason }) });
+                return 0;
+            }
             var width = all.Count == 0 ? 4 : all.Max(c => c.Name.Length);
             foreach (var c in all)
                 stdout.WriteLine($"{c.Name.PadRight(width)}  {CaseText.Word(c.Workload.Pattern),-16} {CaseText.Word(c.Workload.Preparation),-9} {c.Workload.IoCount,6} IOs  QD {c.Workload.QueueDepth,-3}  {c.Description}");
@@ -404,10 +423,22 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
         var name = new Argument<string>("case") { Description = "Case name or path to a case file" };
         var casesDirShow = CasesDirOption();
-        var show = new Command("show", "Validate one case and show every field, defaults filled in") { name, casesDirShow };
+        var showJson = JsonOutput.Option();
+        var show = new Command("show", "Validate one case and show every field, defaults filled in; for an fio job file (*.fio), the case YAML it becomes") { name, casesDirShow, showJson };
         show.SetAction(parse =>
         {
-            stdout.Write(CaseText.Render(new CaseCatalog(parse.GetValue(casesDirShow)!).Find(parse.GetValue(name)!)));
+            var wanted = parse.GetValue(name)!;
+            if (CaseCatalog.IsPath(wanted) && FioCase.IsJobFile(wanted))
+            {
+                if (!File.Exists(wanted)) throw new InputException(new InputProblem(wanted, 0, 0, "(file)", "no such fio job file"));
+                var mapped = FioCase.Map(FioJobParser.Parse(wanted, YamlFields.ReadBounded(wanted, wanted)));
+                if (parse.GetValue(showJson)) JsonOutput.Write(stdout, mapped.Case);
+                else stdout.Write(mapped.Yaml);
+                return 0;
+            }
+            var found = new CaseCatalog(parse.GetValue(casesDirShow)!).Find(wanted);
+            if (parse.GetValue(showJson)) JsonOutput.Write(stdout, found);
+            else stdout.Write(CaseText.Render(found));
             return 0;
         });
         return new Command("cases", "List and inspect case files") { list, show };
@@ -423,11 +454,13 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
     {
         var dirList = KernelsDirOption();
         var available = new Option<bool>("--available") { Description = "Also ask apt which package versions each Debian spec could fetch" };
-        var list = new Command("list", "List kernel specs: name, source, description") { dirList, available };
+        var kernelsJson = JsonOutput.Option();
+        var list = new Command("list", "List kernel specs: name, source, description") { dirList, available, kernelsJson };
         list.SetAction(async (parse, _) =>
         {
             var specs = new KernelCatalog(parse.GetValue(dirList)!).LoadAll();
             var fetcher = new KernelFetcher(Path.Combine(CacheDir(null), "kernels"), stderr);
+            var listed = new List<object>();
             foreach (var k in specs)
             {
                 var source = k.Source switch
@@ -438,11 +471,14 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     LocalImageSource l => $"image {l.BzImage}",
                     _ => k.Source.ToString(),
                 };
+                var versions = parse.GetValue(available) ? await fetcher.ListAvailableAsync(k, cancellationToken) : null;
+                // The source is a family of types: its own runtime type, not the base, goes to JSON.
+                listed.Add(new { name = k.Name, description = k.Description, file = k.SourceFile, source, sourceDetail = (object)k.Source, available = versions });
+                if (parse.GetValue(kernelsJson)) continue;
                 stdout.WriteLine($"{k.Name,-22} {source}  {k.Description}");
-                if (parse.GetValue(available))
-                    foreach (var v in await fetcher.ListAvailableAsync(k, cancellationToken))
-                        stdout.WriteLine($"{"",-22}   {v}");
+                foreach (var v in versions ?? []) stdout.WriteLine($"{"",-22}   {v}");
             }
+            if (parse.GetValue(kernelsJson)) JsonOutput.Write(stdout, listed);
             return 0;
         });
 

@@ -9,7 +9,7 @@ namespace Harness.Cli;
 public sealed class QemuCliOptions
 {
     public Option<string> Accel { get; } = new("--accel") { Description = "qemu: auto (KVM if a probe boot works, else TCG), kvm, or tcg", DefaultValueFactory = _ => "auto" };
-    public Option<string> Backend { get; } = new("--backend") { Description = "qemu: test disk backend, aio=threads|native|io_uring,cache=none|writeback|writethrough|directsync|unsafe", DefaultValueFactory = _ => "aio=threads,cache=none" };
+    public Option<string> Backend { get; } = new("--backend") { Description = "qemu: test disk backend, aio=threads|native|io_uring,cache=none|writeback|writethrough|directsync|unsafe", DefaultValueFactory = _ => "aio=threads,cache=unsafe" };
     public Option<int> Memory { get; } = new("--memory") { Description = "qemu: guest memory, MiB", DefaultValueFactory = _ => 1024 };
     public Option<int> Cpus { get; } = new("--cpus") { Description = "qemu: guest CPUs", DefaultValueFactory = _ => 2 };
     public Option<TimeSpan> BootTimeout { get; } = DurationOption.WithDefault("--boot-timeout", "qemu: time to the guest's boot marker", TimeSpan.FromSeconds(120));

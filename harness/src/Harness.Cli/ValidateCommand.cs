@@ -47,6 +47,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
         var agent = new Option<string?>("--agent") { Description = "NativeAOT agent binary (default .cache/agent/harness-agent)" };
         var qemu = new QemuCliOptions();
         var budget = DurationOption.Optional("--budget", "Stop the looks after this long; a pair not decided by then is INCONCLUSIVE with its partial counts");
+        var json = JsonOutput.Option();
         var resume = new Option<string?>("--resume") { Description = "Finish an interrupted validation: results/<run-id>; decided pairs are kept, the pair in progress continues from its recorded looks, with the validation's own options (only --budget may be added)" };
 
         var command = new Command("validate",
@@ -56,7 +57,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             "with several (fs, case) pairs the first that applies of 1, 3, 4, 5, 0, 6 (FIXES on some pairs and NOT REPRODUCED on the rest is 0).")
         {
             kernel, patch, withKernel, control, fs, cases, batch, maxResidual, minWith, guests, maxRepeats, alpha, confidence, sequential,
-            casesDir, kernelsDir, imageSize, results, cache, agent, budget, resume,
+            casesDir, kernelsDir, imageSize, results, cache, agent, budget, resume, json,
         };
         foreach (var option in qemu.All) command.Options.Add(option);
 
@@ -130,9 +131,13 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                 // Runs killed earlier left QEMUs, images and work folders: release them first.
                 await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
                 var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
-                stdout.Write(ValidationTable.Render(record));
-                stdout.WriteLine($"results: {path}");
-                await Reports.ReportWriter.WriteAfterCommandAsync(path, stdout, stderr);
+                if (given.GetValue(json)) JsonOutput.Write(stdout, record);
+                else
+                {
+                    stdout.Write(ValidationTable.Render(record));
+                    stdout.WriteLine($"results: {path}");
+                }
+                await Reports.ReportWriter.WriteAfterCommandAsync(path, given.GetValue(json) ? stderr : stdout, stderr);
                 return ExitCode(record);
             }
             catch (MachineException e)

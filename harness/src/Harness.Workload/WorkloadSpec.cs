@@ -24,6 +24,8 @@ public enum IoPattern
     RandomSubBlock,
     /// <summary>Random aligned offsets in a hot region, so writes overlap each other.</summary>
     Overlap,
+    /// <summary>The stride pattern's IOs in a seeded random order, each once (fio's rw=randwrite with its random map).</summary>
+    RandomStride,
 }
 
 /// <summary>

@@ -41,11 +41,17 @@ public sealed class CaseCatalog(string directory)
         return relative.StartsWith("..", StringComparison.Ordinal) ? Path.GetFullPath(path) : relative;
     }
 
-    /// <summary>A case by name, or by path to a YAML file.</summary>
+    /// <summary>
+    /// True when `--case` names a file rather than a case in the folder: a case name is a slug,
+    /// so anything with a dot or a slash (seed.yaml, job.fio, job.ini, ./job) is a path.
+    /// </summary>
+    public static bool IsPath(string nameOrPath) => nameOrPath.Contains('.') || nameOrPath.Contains('/');
+
+    /// <summary>A case by name, or by path to a YAML case or an fio job file.</summary>
     public CaseSpec Find(string nameOrPath)
     {
-        if (nameOrPath.EndsWith(".yaml", StringComparison.Ordinal) || nameOrPath.Contains('/'))
-            return CaseLoader.Load(nameOrPath);
+        if (IsPath(nameOrPath))
+            return FioCase.IsJobFile(nameOrPath) ? FioCase.Load(nameOrPath) : CaseLoader.Load(nameOrPath);
         var scan = Scan();
         if (scan.Cases.FirstOrDefault(c => c.Name == nameOrPath) is { } found) return found;
         // The broken file this name most likely meant (its file name) answers with its own errors.

@@ -7,7 +7,7 @@ namespace Harness.Cases;
 public static class CaseLoader
 {
     private static readonly string[] Preparations = ["sparse", "unwritten", "written", "extending"];
-    private static readonly string[] Patterns = ["stride", "random-sub-block", "overlap"];
+    private static readonly string[] Patterns = ["stride", "random-sub-block", "overlap", "random-stride"];
     private static readonly string[] ReadbackWords = ["after-fsync", "after-remount"];
 
     /// <summary>Loads one case file. <paramref name="displayPath"/> is how errors name it.</summary>
@@ -63,7 +63,7 @@ public static class CaseLoader
             FsBlockSize: fsBlock!.Value,
             IoSize: (int)ioSize!.Value,
             Alignment: alignment,
-            Pattern: pattern switch { "stride" => IoPattern.Stride, "random-sub-block" => IoPattern.RandomSubBlock, _ => IoPattern.Overlap },
+            Pattern: pattern switch { "stride" => IoPattern.Stride, "random-sub-block" => IoPattern.RandomSubBlock, "random-stride" => IoPattern.RandomStride, _ => IoPattern.Overlap },
             Stride: stride ?? ioSize.Value,
             Start: start,
             QueueDepth: queueDepth!.Value,
@@ -93,7 +93,7 @@ public static class CaseLoader
         if (s.Stride <= 0 || s.Stride % s.Alignment != 0) io.Problem("stride", $"{s.Stride} must be a positive multiple of the alignment ({s.Alignment})");
         if (s.FileSize <= 0 || s.FileSize % s.FsBlockSize != 0) file.Problem("size", $"{s.FileSize} must be a positive multiple of fs-block-size ({s.FsBlockSize})");
         if (s.QueueDepth > s.IoCount) io.Problem("queue-depth", $"{s.QueueDepth} exceeds io.count ({s.IoCount}): the extra slots would never fill");
-        if (s.Pattern == IoPattern.Stride)
+        if (s.Pattern is IoPattern.Stride or IoPattern.RandomStride)
         {
             var end = s.Start + (s.IoCount - 1) * s.Stride + s.IoSize;
             if (end > s.FileSize) io.Problem("count", $"{s.IoCount} IOs at stride {s.Stride} from {s.Start} end at byte {end}, past file.size ({s.FileSize}); lower io.count or raise file.size");

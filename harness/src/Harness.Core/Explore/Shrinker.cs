@@ -190,7 +190,7 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
         var halfIo = w.IoSize / 2 / w.Alignment * w.Alignment;
         if (halfIo >= w.Alignment && halfIo < w.IoSize) Add($"io.size {w.IoSize} -> {halfIo}", w with { IoSize = halfIo });
         if (w.Start >= w.FsBlockSize) Add($"io.start {w.Start} -> {w.Start % w.FsBlockSize}", w with { Start = w.Start % w.FsBlockSize });
-        if (w.Pattern == IoPattern.Stride && w.Stride != w.IoSize) Add($"io.stride {w.Stride} -> {w.IoSize}", w with { Stride = w.IoSize });
+        if (w.Pattern is IoPattern.Stride or IoPattern.RandomStride && w.Stride != w.IoSize) Add($"io.stride {w.Stride} -> {w.IoSize}", w with { Stride = w.IoSize });
 
         foreach (var (change, candidate) in raw)
         {
@@ -206,7 +206,7 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
     {
         long need = w.Pattern switch
         {
-            IoPattern.Stride => w.Start + (w.IoCount - 1) * w.Stride + w.IoSize,
+            IoPattern.Stride or IoPattern.RandomStride => w.Start + (w.IoCount - 1) * w.Stride + w.IoSize,
             // Pieces of about IoCount blocks from the start's block on (a block can hold a single piece only, then is skipped: keep slack).
             IoPattern.RandomSubBlock => RoundUp(w.Start, w.FsBlockSize) + 2L * (w.IoCount + 1) * w.FsBlockSize,
             _ => w.Start + w.IoSize + (long)w.IoCount * w.Stride,

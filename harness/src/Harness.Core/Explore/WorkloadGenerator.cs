@@ -1,5 +1,5 @@
 // Draws random workloads from the case vocabulary that already exists (Cases/CaseSpec.cs):
-// pattern, IO size and alignment (512 B to several fs blocks, aligned and not), stride and
+// pattern (stride, random-stride, random-sub-block, overlap), IO size and alignment (512 B to several fs blocks, aligned and not), stride and
 // overlap, queue depth, IO count, preparation, file size and fs block size. Every workload is
 // a case file that CaseLoader accepts and CasePreflight fits on the image: it is rendered to
 // YAML and loaded again, so the loader's own rules are the ones applied, never a copy of them.
@@ -22,6 +22,9 @@ public sealed class WorkloadGenerator
 {
     /// <summary>Largest target file drawn: keeps a workload to seconds on the host and under TCG.</summary>
     public const long MaxFileSize = 16L << 20;
+
+    // random-stride (fio's randwrite order) is the stride pattern's IOs in a seeded order: drawn like stride.
+    private static readonly IoPattern[] Patterns = [IoPattern.Stride, IoPattern.RandomSubBlock, IoPattern.Overlap, IoPattern.RandomStride];
 
     private readonly ulong _seed;
     private readonly FilesystemSpec _fs;
@@ -83,7 +86,7 @@ public sealed class WorkloadGenerator
         var block = Pick(_blockSizes);
         var preparation = (FilePreparation)r.Next(4);
         // Extending walks past EOF in order: the loader allows it with the stride pattern only.
-        var pattern = preparation == FilePreparation.Extending ? IoPattern.Stride : (IoPattern)r.Next(3);
+        var pattern = preparation == FilePreparation.Extending ? IoPattern.Stride : Patterns[(int)r.Next((ulong)Patterns.Length)];
         // Mostly sector alignment (the race's home); sometimes coarser, up to the fs block.
         var alignment = r.Next(4) == 0 ? Pick(new[] { 1024, 2048, 4096 }.Where(a => a <= block).DefaultIfEmpty(512).ToArray()) : 512;
         if (pattern == IoPattern.RandomSubBlock && alignment >= block) alignment = 512;
@@ -102,7 +105,7 @@ public sealed class WorkloadGenerator
         long fileSize;
         switch (pattern)
         {
-            case IoPattern.Stride:
+            case IoPattern.Stride or IoPattern.RandomStride:
                 // Exactly adjacent, one unit apart (gap), one unit of overlap, a whole block, or anything up to 2 IOs.
                 stride = r.Next(5) switch
                 {

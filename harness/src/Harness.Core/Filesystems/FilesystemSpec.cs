@@ -57,9 +57,34 @@ public sealed record FilesystemSpec(
     /// <summary>Largest fs-block-size this filesystem's mkfs accepts.</summary>
     public int MaxBlockSize { get; init; } = 65536;
 
-    /// <summary>mkfs arguments for an image, with the block size filled in; the image path goes last.</summary>
+    /// <summary>
+    /// mkfs arguments that set the filesystem's sector size, "{sector}" filled with the disk's
+    /// logical sector, given only when it is not 512 (mkfs on an image file assumes 512, and xfs
+    /// made so does not mount on a 4Kn disk). Empty where the block size already decides it.
+    /// </summary>
+    public IReadOnlyList<string> SectorSizeArguments { get; init; } = [];
+
+    /// <summary>The setup this spec runs under (`compare --setup`): mkfs and mount options, disk geometry; null for a plain --fs.</summary>
+    public Setups.SetupSpec? Setup { get; init; }
+
+    /// <summary>What cells are named after: the setup's name, else the filesystem's.</summary>
+    public string CellName => Setup?.Name ?? Name;
+
+    /// <summary>Mount options the setup adds (mount -o), none without a setup.</summary>
+    public IReadOnlyList<string> MountOptions => Setup?.MountOptions ?? [];
+
+    /// <summary>The test disk's sectors and bus: the setup's, else 512-byte sectors on virtio-blk.</summary>
+    public Setups.DiskGeometry Geometry => Setup?.Geometry ?? Setups.DiskGeometry.Default;
+
+    /// <summary>
+    /// mkfs arguments for an image, with the block size filled in, then the setup's sector size
+    /// and mkfs options; the image path goes last.
+    /// </summary>
     public IReadOnlyList<string> MkfsArgumentsFor(int blockSize, string imagePath) =>
-        [.. MkfsArguments.Select(a => a.Replace("{block}", blockSize.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)), imagePath];
+        [.. MkfsArguments.Select(a => a.Replace("{block}", blockSize.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)),
+         .. Geometry.LogicalSector == 512 ? [] : SectorSizeArguments.Select(a => a.Replace("{sector}", Geometry.LogicalSector.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)),
+         .. Setup?.MkfsOptions ?? [],
+         imagePath];
 }
 
 /// <summary>The filesystems the harness knows. Unknown names fail with the list.</summary>
@@ -85,6 +110,7 @@ public static class FilesystemCatalog
             "unwritten extents; serialises unaligned DIO since v2.6.38", ["xfs"])
         {
             Fsck = new("xfs_repair", ["-n", "-f", "{image}"], [0], [1]),
+            SectorSizeArguments = ["-s", "size={sector}"],
             ExternalLog = new([], ["-l", "logdev={log}"], "logdev={log}", ["-l", "{log}"]),
         },
         // btrfs check --readonly: nonzero when it found errors (it has no finer codes). btrfs

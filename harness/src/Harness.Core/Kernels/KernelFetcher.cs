@@ -38,9 +38,15 @@ public sealed class KernelFetcher(string cacheDirectory, TextWriter progress)
         _ => [],
     };
 
-    private async Task<KernelImage> FetchDebianAsync(KernelSpec spec, DebianPackageSource source, CancellationToken cancellationToken)
+    private async Task<KernelImage> FetchDebianAsync(KernelSpec spec, DebianPackageSource source, CancellationToken cancellationToken) =>
+        await FetchPackageAsync(spec, await ResolveAsync(spec, source, cancellationToken), cancellationToken);
+
+    /// <summary>One exact version of a Debian kernel package (package bisection walks the versions apt can download).</summary>
+    public Task<KernelImage> FetchVersionAsync(KernelSpec spec, string package, string version, CancellationToken cancellationToken) =>
+        FetchPackageAsync(spec, new DebianPackage(package, version), cancellationToken);
+
+    private async Task<KernelImage> FetchPackageAsync(KernelSpec spec, DebianPackage package, CancellationToken cancellationToken)
     {
-        var package = await ResolveAsync(spec, source, cancellationToken);
         var folder = Path.Combine(cacheDirectory, $"{package.Name}-{package.Version}");
         var marker = Path.Combine(folder, CompleteMarker);
         if (File.Exists(marker))

@@ -39,9 +39,3 @@ internal static class IterationStream
     }
 
 }
-
-/// <summary>Where a machine's cell body leaves the filesystem check for the last iteration.</summary>
-internal sealed class FsckSlot
-{
-    public Filesystems.FsckResult? Result { get; set; }
-}

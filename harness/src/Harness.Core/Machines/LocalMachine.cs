@@ -55,6 +55,17 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         return null;
     }
 
+    /// <summary>
+    /// Why the host machine cannot give a setup its disk, or null. The loop driver has one sector
+    /// size (`losetup --sector-size` sets logical and physical alike) and no bus.
+    /// </summary>
+    public static string? GeometryProblem(Setups.DiskGeometry geometry) =>
+        geometry.Bus != Setups.DiskBus.VirtioBlk
+            ? $"bus {Setups.DiskGeometry.BusName(geometry.Bus)} is a QEMU disk; the local machine's disk is a loop device (use --kernel)"
+            : geometry.PhysicalSector != geometry.LogicalSector
+                ? $"sectors {geometry.SectorsName} needs a physical sector apart from the logical one; the loop driver sets both to one size (use --kernel)"
+                : null;
+
     public MachineFacts Describe() => new(Kind, HostInfo.KernelRelease(), Environment.ProcessorCount,
         options.Directory is null ? $"loop-mounted {Yaml.ByteSize.Format(options.ImageSize)} image per cell" : $"directory {options.Directory}");
 
@@ -291,19 +302,23 @@ internal sealed class ImageLayout(FilesystemSpec fs, IFaultInjector? fault) : IA
     private const long LogImageSize = 64L << 20;
     private string? _logDevice;
     private string? _logImage;
+    private string? _dataDevice;
 
     /// <summary>Arguments that point the checker at the external log, when there is one.</summary>
     public IReadOnlyList<string>? FsckLogArguments { get; private set; }
 
     public async Task<LoopMount> FormatAsync(string image, string mountPoint, int blockSize, CancellationToken cancellationToken)
     {
-        List<string> mountOptions = ["loop"];
+        List<string> mountOptions = [.. fs.MountOptions];
         if (fault is ImageSectorFault { NeedsUnchecksummedData: true }) mountOptions.AddRange(fs.RawDataMountOptions);
         if (fault is not IArmedFault)
         {
             await HostCommand.RunAsync(fs.MkfsProgram, fs.MkfsArgumentsFor(blockSize, image), cancellationToken);
-            return new LoopMount(image, mountPoint, fs.MountType, mountOptions);
+            return await DataMountAsync(image, mountPoint, mountOptions, cancellationToken);
         }
+        if (fs.Geometry != Setups.DiskGeometry.Default)
+            throw new MachineException($"--fault {fault.Name} keeps the journal on a second loop device and is not built for the setup's {fs.Geometry} disk; use a setup with 512-byte sectors");
+        mountOptions.Insert(0, "loop");
 
         var log = fs.ExternalLog ?? throw new MachineException(
             $"--fault {fault.Name} needs a filesystem that can keep its journal on another device (ext4, xfs); {fs.Name} cannot");
@@ -319,8 +334,28 @@ internal sealed class ImageLayout(FilesystemSpec fs, IFaultInjector? fault) : IA
         return new LoopMount(image, mountPoint, fs.MountType, mountOptions);
     }
 
+    /// <summary>
+    /// The data image as the setup's disk: mount(8)'s own loop device for 512-byte sectors (as
+    /// before setups), else a loop device attached here with `losetup --sector-size` and detached on dispose.
+    /// </summary>
+    private async Task<LoopMount> DataMountAsync(string image, string mountPoint, List<string> mountOptions, CancellationToken cancellationToken)
+    {
+        if (fs.Geometry.LogicalSector == 512 && LocalMachine.GeometryProblem(fs.Geometry) is null)
+            return new LoopMount(image, mountPoint, fs.MountType, ["loop", .. mountOptions]);
+        if (LocalMachine.GeometryProblem(fs.Geometry) is { } problem) throw new MachineException($"setup {fs.CellName}: {problem}");
+        _dataDevice = (await HostCommand.RunAsync("losetup",
+            ["--find", "--show", "--sector-size", fs.Geometry.LogicalSector.ToString(System.Globalization.CultureInfo.InvariantCulture), image], cancellationToken)).Trim();
+        return new LoopMount(image, mountPoint, fs.MountType, mountOptions, _dataDevice);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_dataDevice is not null)
+        {
+            var (code, output) = await HostCommand.TryRunAsync("losetup", ["-d", _dataDevice], "/", CancellationToken.None);
+            if (code != 0) Console.Error.WriteLine($"harness: could not detach loop device {_dataDevice}: {output.Trim()}");
+            _dataDevice = null;
+        }
         if (_logDevice is not null)
         {
             var (code, output) = await HostCommand.TryRunAsync("losetup", ["-d", _logDevice], "/", CancellationToken.None);
@@ -330,8 +365,11 @@ internal sealed class ImageLayout(FilesystemSpec fs, IFaultInjector? fault) : IA
     }
 }
 
-/// <summary>An image mounted through a loop device; mount(8)'s autoclear detaches it on unmount.</summary>
-internal sealed class LoopMount(string imagePath, string mountPoint, string type, IReadOnlyList<string> options)
+/// <summary>
+/// An image mounted through a loop device: mount(8)'s own (option "loop", autoclear detaches it
+/// on unmount), or <paramref name="device"/>, attached and detached by the owner.
+/// </summary>
+internal sealed class LoopMount(string imagePath, string mountPoint, string type, IReadOnlyList<string> options, string? device = null)
 {
     private bool _mounted;
 
@@ -341,7 +379,10 @@ internal sealed class LoopMount(string imagePath, string mountPoint, string type
     {
         // Never cancelled half-way: killing mount(8) after its mount(2) would leave a mount nobody
         // knows to undo (seen with --budget and Ctrl-C landing on a remount). It takes milliseconds.
-        await HostCommand.RunAsync("mount", ["-t", type, "-o", string.Join(',', options), imagePath, mountPoint], CancellationToken.None);
+        List<string> arguments = ["-t", type];
+        if (options.Count > 0) arguments.AddRange(["-o", string.Join(',', options)]);
+        arguments.AddRange([device ?? imagePath, mountPoint]);
+        await HostCommand.RunAsync("mount", arguments, CancellationToken.None);
         _mounted = true;
         cancellationToken.ThrowIfCancellationRequested();
     }
@@ -379,39 +420,5 @@ public static class HostInfo
     {
         try { return File.ReadAllText("/proc/sys/kernel/osrelease").Trim(); }
         catch (IOException) { return Environment.OSVersion.VersionString; }
-    }
-}
-
-/// <summary>
-/// Splits a machine's wall time into named phases: each mark closes the phase since the last one.
-/// For an agent run, only what the agent's own phases do not cover is the machine's ("agent-write
-/// start": process start, request and report files), so nothing is counted twice.
-/// </summary>
-internal sealed class PhaseTimer
-{
-    private readonly List<PhaseTime> _phases = [];
-    private readonly long _start = System.Diagnostics.Stopwatch.GetTimestamp();
-    private long _since;
-
-    public PhaseTimer() => _since = _start;
-
-    public IReadOnlyList<PhaseTime> Phases => _phases.ToArray();
-
-    /// <summary>Seconds from this timer's creation to its last mark: the wall time its phases split.</summary>
-    public double Total => System.Diagnostics.Stopwatch.GetElapsedTime(_start, _since).TotalSeconds;
-
-    public void Mark(string name)
-    {
-        var now = System.Diagnostics.Stopwatch.GetTimestamp();
-        _phases.Add(new PhaseTime(name, System.Diagnostics.Stopwatch.GetElapsedTime(_since, now).TotalSeconds));
-        _since = now;
-    }
-
-    public void MarkAgent(string name, AgentReport report)
-    {
-        var now = System.Diagnostics.Stopwatch.GetTimestamp();
-        var wall = System.Diagnostics.Stopwatch.GetElapsedTime(_since, now).TotalSeconds;
-        _phases.Add(new PhaseTime(name + " start", Math.Max(0, wall - report.Phases.Sum(p => p.Seconds))));
-        _since = now;
     }
 }

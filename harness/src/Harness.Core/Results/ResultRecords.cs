@@ -58,6 +58,9 @@ public sealed record MachineFailure(string Kind, string Message, string? Excerpt
 /// <summary>What a cell was asked to do.</summary>
 public sealed record CellInput(string CellId, string Filesystem, string Case, string CaseFile, string CaseSha256, ulong Seed, int Repeats)
 {
+    /// <summary>The setup (cases/setups/setups.yaml) the cell ran under, for `compare`; null for a plain --fs.</summary>
+    public string? Setup { get; init; }
+
     /// <summary>The case's fs block size in bytes (reports draw block boundaries with it); 0 in records written before it was kept.</summary>
     public int FsBlockSize { get; init; }
 

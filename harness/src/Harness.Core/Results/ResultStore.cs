@@ -70,6 +70,17 @@ public sealed class ResultStore(string root)
         }
     }
 
+    /// <summary>
+    /// A folder for a comparison (or any record that holds runs): created like a run folder
+    /// (suffix on collision, disk probed) under <paramref name="root"/>.
+    /// </summary>
+    public static ResultStore CheckedCreate(string root, string id, out RunFolder folder)
+    {
+        var store = new ResultStore(root);
+        folder = store.Create(id);
+        return store;
+    }
+
     /// <summary>Kernel pseudo-filesystems: never a place for results or a cache (/dev/shm, a tmpfs, is).</summary>
     private static readonly string[] PseudoRoots = ["/proc", "/sys", "/dev"];
 

@@ -48,10 +48,11 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
         if (request.Filesystems.Count == 0 || request.Cases.Count == 0)
             throw new ArgumentException("a run needs at least one filesystem and one case (the CLI says which option was empty)", nameof(request));
         var started = time.GetUtcNow();
-        var inputs = (from fs in request.Filesystems
-                      from c in request.Cases
-                      select new CellInput($"{fs.Name}-{c.Name}", fs.Name, c.Name, c.SourceFile, Sha256(c.SourceFile), c.Workload.Seed, request.Repeats ?? c.Repeats)
-                      { FsBlockSize = c.Workload.FsBlockSize, FileSize = c.Workload.FileSize }).ToArray();
+        // A cell is named after its setup when it has one (two setups may share a filesystem); its
+        // fs block is the setup's when the setup names one (Setups/SetupSpec.cs).
+        var matrix = (from fs in request.Filesystems from c in request.Cases select (Fs: fs, Case: c)).ToArray();
+        var inputs = matrix.Select(m => new CellInput($"{m.Fs.CellName}-{m.Case.Name}", m.Fs.Name, m.Case.Name, m.Case.SourceFile, Sha256(m.Case.SourceFile), m.Case.Workload.Seed, request.Repeats ?? m.Case.Repeats)
+                      { Setup = m.Fs.Setup?.Name, FsBlockSize = m.Fs.Setup?.EffectiveBlockSize(m.Case) ?? m.Case.Workload.FsBlockSize, FileSize = m.Case.Workload.FileSize }).ToArray();
         RunFolder folder;
         RunRecord record;
         var finished = new CellResult?[inputs.Length];
@@ -105,8 +106,9 @@ public sealed class RunExecutor(IMachine machine, ResultStore store, TimeProvide
             {
                 if (stop.IsCancellationRequested) return;
                 var input = inputs[n];
-                var fs = request.Filesystems.First(f => f.Name == input.Filesystem);
-                var @case = request.Cases.First(c => c.Name == input.Case);
+                var fs = matrix[n].Fs;
+                // A setup's block size wins over the case's (Setups/SetupSpec.cs): mkfs, agent and judge see the same.
+                var @case = fs.Setup?.Apply(matrix[n].Case) ?? matrix[n].Case;
                 var already = earlier[n] ?? [];
                 _progress.WriteLine($"[{n + 1}/{inputs.Length}] {input.CellId}: {input.Repeats - already.Count} iteration(s){(already.Count > 0 ? $" (the first {already.Count} already recorded)" : "")}");
                 var (cell, cancelled) = await new CellRunner(machine, time, _progress).RunAsync(folder, input, fs, @case, workRoot, already.Count, already, stop.Token);

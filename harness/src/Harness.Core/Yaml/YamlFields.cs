@@ -204,6 +204,25 @@ public sealed class YamlFields
         return Bad<YamlFields?>(node, key, "expected a mapping of fields");
     }
 
+    /// <summary>
+    /// A mapping of named entries (name: {fields}), in file order, each read with its own fields;
+    /// an entry that is not a mapping is a problem at its line. Duplicate names are refused by the
+    /// YAML parser itself.
+    /// </summary>
+    public IReadOnlyList<(string Name, int Line, YamlFields Fields)>? Entries(string key, bool required = false)
+    {
+        if (!TryGet(key, required, out var node)) return null;
+        if (node is not YamlMappingNode map) return Bad<IReadOnlyList<(string, int, YamlFields)>?>(node, key, "expected a mapping of named entries");
+        var entries = new List<(string, int, YamlFields)>();
+        foreach (var (k, v) in map.Children)
+        {
+            var name = (k as YamlScalarNode)?.Value ?? "";
+            if (v is YamlMappingNode m) entries.Add((name, (int)k.Start.Line, new YamlFields(File, $"{FieldName(key)}.{name}.", m, _problems)));
+            else _problems.Add(new InputProblem(File, (int)v.Start.Line, (int)v.Start.Column, $"{FieldName(key)}.{name}", "expected a mapping of fields"));
+        }
+        return entries;
+    }
+
     /// <summary>Call last: every key not read is reported as unknown, with the valid ones.</summary>
     public void RejectUnknown()
     {

@@ -99,7 +99,8 @@ public static class GuestInit
             stop) break ;;
             *) continue ;;
           esac
-          mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "mount -t $FS_TYPE /dev/vda /mnt/test failed"
+          # The setup's mount options (cases/setups/setups.yaml), if any.
+          mount -t "$FS_TYPE" ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} /dev/vda /mnt/test || fail "mount -t $FS_TYPE ${MOUNT_OPTS:+-o $MOUNT_OPTS }/dev/vda /mnt/test failed"
           mark mount
           # Tests: a frozen filesystem blocks every writer in D state, a real hung task with a still disk.
           [ "$FREEZE" = 1 ] && fsfreeze --freeze /mnt/test
@@ -109,7 +110,7 @@ public static class GuestInit
             agent write $i
             if [ "$REMOUNT" = 1 ]; then
               umount /mnt/test || fail "umount /mnt/test failed after iteration $i"
-              mount -t "$FS_TYPE" /dev/vda /mnt/test || fail "remount failed after iteration $i"
+              mount -t "$FS_TYPE" ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} /dev/vda /mnt/test || fail "remount failed after iteration $i"
               mark remount
               agent readback $i
             fi

@@ -97,7 +97,7 @@ internal sealed class GuestSession : IMachineSession
         Interop.PosixDirectory.CreateFifo(_paths.Control!);
         _control = new FileStream(_paths.Control!, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
 
-        var arguments = QemuCommandLine.Build(_options, _paths);
+        var arguments = QemuCommandLine.Build(_options, _paths, _first.Filesystem.Geometry);
         await File.WriteAllTextAsync(Path.Combine(_first.LogDirectory, "qemu-command.txt"),
             _options.QemuBinary + " " + string.Join(' ', arguments) + "\n", cancellationToken);
         _console = new ConsoleWatcher(_paths.ConsoleLog);
@@ -126,7 +126,8 @@ internal sealed class GuestSession : IMachineSession
     public async IAsyncEnumerable<IterationRaw> RunAsync(CellRequest cell, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!Alive || _qemu is null) throw new MachineException($"{cell.CellId}: the guest of this session has already ended");
-        if (cell.Filesystem.Name != _first.Filesystem.Name || cell.Case.Name != _first.Case.Name)
+        // One boot, one disk: a cell of another setup (mount options, sectors, block size) needs its own.
+        if (cell.Filesystem.CellName != _first.Filesystem.CellName || cell.Filesystem.Name != _first.Filesystem.Name || cell.Case.Name != _first.Case.Name)
             throw new InvalidOperationException($"a session booted for {_first.Filesystem.Name}/{_first.Case.Name} cannot run {cell.Filesystem.Name}/{cell.Case.Name}");
         var firstCell = _cells++ == 0;
         var qemu = _qemu;

@@ -1,15 +1,10 @@
-// A cell inside a freshly booted kernel under QEMU. The host formats the test disk, packs
-// the cell's requests into an initrd appended to the cached base, boots, and watches three
-// files: the serial console (boot marker, panics, oopses, hung tasks, warnings), the results
-// port (framed agent reports) and the alive port (the test disk's IO counters, once a second).
-// Deadlines are the host's: the guest is never trusted to end.
-using System.ComponentModel;
-using System.Diagnostics;
+// A cell inside a freshly booted kernel under QEMU: the machine that `run` and `validate` use.
+// The boot itself (disk, initrd, QEMU, the ports it watches, deadlines) is a GuestSession;
+// this class says what a guest needs (its initrd files) and turns framed reports into iterations.
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
-using CliWrap;
 using Harness.Cases;
 using Harness.Guest;
 using Harness.Workload;
@@ -60,6 +55,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress) : IMac
     {
         var env = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"FS_TYPE={cell.Filesystem.MountType}\n")
+            .Append(CultureInfo.InvariantCulture, $"MOUNT_OPTS='{string.Join(',', cell.Filesystem.MountOptions)}'\n")
             .Append(CultureInfo.InvariantCulture, $"REMOUNT={(remount ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"CRASH={(options.CrashAfterBoot ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"FREEZE={(options.FreezeAfterMount ? 1 : 0)}\n")

@@ -124,6 +124,8 @@ public sealed class ExploreCommand(TextWriter stdout, TextWriter stderr, TimePro
                 cancellationToken);
             Print(summary.Record);
             stdout.WriteLine($"results: {summary.ResultsPath}");
+            // The folder is a run folder (run.json, cells/): the same reports as `run`, every workload and shrink candidate a cell.
+            await Reports.ReportWriter.WriteAfterCommandAsync(summary.ResultsPath, stdout, stderr);
             if (summary.Record.Interrupted) return Outcomes.InterruptedExitCode;
             return Outcomes.ExitCode(summary.Outcome);
         });

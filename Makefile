@@ -17,7 +17,7 @@ AGENT_AOT := $(CACHE)/agent/harness-agent
 # must exist: deps runs apt-get update when they do not.
 APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache time procps chromium docker.io debootstrap
 
-.PHONY: all deps build agent-aot test demo demo-host demo-qemu bench e2e clean help
+.PHONY: all deps build agent-aot test demo demo-host demo-qemu bench e2e e2e-explore clean help
 
 all: build
 
@@ -28,6 +28,7 @@ help:
 	@echo "make test   - install what is missing, build, publish the NativeAOT agent, run every test"
 	@echo "make bench  - one table, every figure beside its reference: harness vs fio on cases/seed.fio, read-back+judge, 200-cell RSS, kernel builds, detection and phases under QEMU, the flagship"
 	@echo "make e2e    - real builds and boots, not in CI: bisect a 12-commit history on Debian's 6.1 to the ext4-race commit"
+	@echo "make e2e-explore - explore finds and shrinks the race on the ext4 and ocfs2 race kernels; the reproducer fails there and passes on 6.1 (E2E_BUDGET per kernel)"
 	@echo "make deps   - apt-get install the packages the harness needs (only missing ones)"
 	@echo "make clean  - remove build outputs (keeps $(CACHE))"
 
@@ -83,6 +84,11 @@ bench: deps agent-aot
 # first step's build is cold unless ccache is warm, later ones rebuild a file or two.
 e2e: deps agent-aot
 	e2e/bisect-ext4-race.sh $(HARNESS) $(CACHE)
+
+# Not CI (a race is not fixed by a seed): explore on each race kernel, then the reproducer under `run`.
+E2E_BUDGET ?= 20m
+e2e-explore: deps agent-aot
+	e2e/explore-race.sh $(HARNESS) $(AGENT_AOT) $(E2E_BUDGET)
 
 clean:
 	$(DOTNET) clean Harness.sln -c $(CONFIG) -nologo -v q

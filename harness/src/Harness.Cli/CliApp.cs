@@ -93,6 +93,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(new BenchCommand(stdout, time).Create(cancellationToken));
         root.Subcommands.Add(new DockerCommand(stdout, stderr).Create(cancellationToken));
         root.Subcommands.Add(new DockerCommand(stdout, stderr).Doctor(cancellationToken));
+        root.Subcommands.Add(new ExploreCommand(stdout, stderr, time).Create(cancellationToken));
         var reports = new ReportCommand(stdout, stderr);
         root.Subcommands.Add(reports.CreateReport(cancellationToken));
         root.Subcommands.Add(reports.CreateRerun(rerunArgs => RunUnguardedAsync(["run", .. rerunArgs], cancellationToken)));

@@ -1,0 +1,144 @@
+// Draws random workloads from the case vocabulary that already exists (Cases/CaseSpec.cs):
+// pattern (stride, random-stride, random-sub-block, overlap), IO size and alignment (512 B to several fs blocks, aligned and not), stride and
+// overlap, queue depth, IO count, preparation, file size and fs block size. Every workload is
+// a case file that CaseLoader accepts and CasePreflight fits on the image: it is rendered to
+// YAML and loaded again, so the loader's own rules are the ones applied, never a copy of them.
+// The case schema has no "submitters" field (one agent process submits): not drawn.
+using Harness.Cases;
+using Harness.Filesystems;
+using Harness.Workload;
+using Harness.Yaml;
+
+namespace Harness.Explore;
+
+/// <summary>One drawn workload: the loaded case, its case-file text, the seed it came from and its coverage shape.</summary>
+public sealed record GeneratedWorkload(int Index, ulong Seed, CaseSpec Case, string Yaml, string Shape);
+
+/// <summary>
+/// Same (seed, filesystem, image size) → same workloads, workload by workload: <see cref="Generate"/>
+/// of index i depends on nothing else, so a recorded seed and index replay one workload alone.
+/// </summary>
+public sealed class WorkloadGenerator
+{
+    /// <summary>Largest target file drawn: keeps a workload to seconds on the host and under TCG.</summary>
+    public const long MaxFileSize = 16L << 20;
+
+    // random-stride (fio's randwrite order) is the stride pattern's IOs in a seeded order: drawn like stride.
+    private static readonly IoPattern[] Patterns = [IoPattern.Stride, IoPattern.RandomSubBlock, IoPattern.Overlap, IoPattern.RandomStride];
+
+    private readonly ulong _seed;
+    private readonly FilesystemSpec _fs;
+    private readonly long _imageBytes;
+    private readonly int[] _blockSizes;
+
+    public WorkloadGenerator(ulong seed, FilesystemSpec fs, long imageBytes)
+    {
+        ArgumentNullException.ThrowIfNull(fs);
+        _seed = seed;
+        _fs = fs;
+        _imageBytes = imageBytes;
+        // fs block sizes mkfs takes for this filesystem (FilesystemSpec, measured), among the common ones.
+        _blockSizes = new[] { 1024, 2048, 4096 }.Where(b => b >= fs.MinBlockSize && b <= fs.MaxBlockSize).ToArray();
+        if (_blockSizes.Length == 0) _blockSizes = [fs.MinBlockSize];
+    }
+
+    /// <summary>The seed of workload <paramref name="index"/> (what its case file records as <c>seed:</c>).</summary>
+    public ulong SeedOf(int index) => SeedMix.Mix(_seed, 0xE4B1_0000UL + (ulong)index);
+
+    /// <summary>Workload <paramref name="index"/>, validated. Throws only on a generator bug (a case the loader refuses).</summary>
+    public GeneratedWorkload Generate(int index)
+    {
+        var seed = SeedOf(index);
+        var spec = Draw(new SplitMix64(seed), seed);
+        var name = $"explore-{index:D4}";
+        var draft = new CaseSpec(name,
+            $"explore workload {index} of seed {_seed}: {Shape(spec)}",
+            "whatever the golden model finds: drawn at random by harness explore",
+            null, spec, [ReadbackStep.AfterFsync, ReadbackStep.AfterRemount], 1, name + ".yaml");
+        CaseSpec loaded;
+        string text;
+        try
+        {
+            (loaded, text) = CaseYaml.RoundTrip(draft, name + ".yaml", [$"harness explore --seed {_seed}: workload {index} (seed {seed}) for {_fs.Name}"]);
+        }
+        catch (InputException e)
+        {
+            throw new InvalidOperationException($"generator bug: workload {index} of seed {_seed} is not a valid case: {e.Message}\n{CaseYaml.Render(draft)}", e);
+        }
+        if (CasePreflight.Check(loaded, _fs, _imageBytes) is { Count: > 0 } problems)
+            throw new InvalidOperationException($"generator bug: workload {index} of seed {_seed} does not fit {_fs.Name}: {problems[0]}");
+        return new GeneratedWorkload(index, seed, loaded, text, Shape(loaded.Workload));
+    }
+
+    /// <summary>The coverage bucket a workload counts under in explore.json.</summary>
+    public static string Shape(WorkloadSpec w)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        var aligned = w.IoSize % w.FsBlockSize == 0 && w.Start % w.FsBlockSize == 0 && w.Stride % w.FsBlockSize == 0;
+        return $"{CaseText.Word(w.Pattern)}/{CaseText.Word(w.Preparation)}/{(aligned ? "block-aligned" : "unaligned")}/bs{w.FsBlockSize}/qd{(w.QueueDepth == 1 ? "1" : w.QueueDepth <= 8 ? "2-8" : "9+")}";
+    }
+
+    private WorkloadSpec Draw(SplitMix64 r, ulong seed)
+    {
+        int Pick(params int[] values) => values[(int)r.Next((ulong)values.Length)];
+        long Between(long min, long max) => min + (long)r.Next((ulong)(max - min + 1));
+
+        var block = Pick(_blockSizes);
+        var preparation = (FilePreparation)r.Next(4);
+        // Extending walks past EOF in order: the loader allows it with the stride pattern only.
+        var pattern = preparation == FilePreparation.Extending ? IoPattern.Stride : Patterns[(int)r.Next((ulong)Patterns.Length)];
+        // Mostly sector alignment (the race's home); sometimes coarser, up to the fs block.
+        var alignment = r.Next(4) == 0 ? Pick(new[] { 1024, 2048, 4096 }.Where(a => a <= block).DefaultIfEmpty(512).ToArray()) : 512;
+        if (pattern == IoPattern.RandomSubBlock && alignment >= block) alignment = 512;
+        var unitsPerBlock = block / alignment;
+
+        // IO size: below a block (random-sub-block needs it), or 1 unit to several blocks.
+        var ioSize = pattern == IoPattern.RandomSubBlock
+            ? (int)Between(1, Math.Max(1, unitsPerBlock - 1)) * alignment
+            : (int)Between(1, 4L * unitsPerBlock) * alignment;
+        var count = (int)Math.Min(256, 1L << (int)Between(1, 8)) - (int)r.Next(2); // 1..256, log-spread
+        count = Math.Max(2, count);
+        // Queue depth: mostly concurrent (the point), sometimes 1 (a serial control of the same shape).
+        var queueDepth = r.Next(6) == 0 ? 1 : (int)Math.Min(count, Pick(2, 4, 8, 16, 32, 64));
+        var start = Between(0, 2L * unitsPerBlock - 1) * alignment;
+        long stride;
+        long fileSize;
+        switch (pattern)
+        {
+            case IoPattern.Stride or IoPattern.RandomStride:
+                // Exactly adjacent, one unit apart (gap), one unit of overlap, a whole block, or anything up to 2 IOs.
+                stride = r.Next(5) switch
+                {
+                    0 => ioSize,
+                    1 => ioSize + alignment,
+                    2 => Math.Max(alignment, ioSize - alignment),
+                    3 => block,
+                    _ => Between(1, 2L * ioSize / alignment) * alignment,
+                };
+                var end = start + (count - 1) * stride + ioSize;
+                if (end > MaxFileSize - block)
+                {
+                    count = (int)Math.Max(1, (MaxFileSize - block - start - ioSize) / stride + 1);
+                    end = start + (count - 1) * stride + ioSize;
+                }
+                fileSize = RoundUp(end, block) + Between(0, 2) * block;
+                break;
+            case IoPattern.RandomSubBlock:
+                stride = ioSize; // unused by the pattern; kept valid
+                // Each block takes up to unitsPerBlock pieces; leave room for count pieces from start's block on.
+                fileSize = RoundUp(start, block) + (count + 1L) * block;
+                break;
+            default: // overlap: a hot region of count * stride bytes
+                stride = Between(1, Math.Max(1, 2L * ioSize / alignment)) * alignment;
+                fileSize = RoundUp(start + ioSize + count * stride, block);
+                break;
+        }
+        fileSize = Math.Min(fileSize, MaxFileSize);
+        queueDepth = Math.Min(queueDepth, count);
+        // Dirt makes stale exposure visible; up to twice the file (what the allocator can hand back).
+        var dirty = r.Next(3) == 0 ? 0 : RoundUp(Math.Min(2 * fileSize, 8L << 20), 1L << 20);
+        return new WorkloadSpec(fileSize, block, ioSize, alignment, pattern, stride, start, queueDepth, count, preparation, dirty, seed);
+    }
+
+    private static long RoundUp(long value, long unit) => (value + unit - 1) / unit * unit;
+}

@@ -213,8 +213,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var dir = new Option<string?>("--dir") { Description = "Run in this directory (a filesystem you mounted) instead of a fresh loop-mounted image per cell" };
         var imageSize = new Option<string>("--image-size") { Description = "Size of each cell's image file", DefaultValueFactory = _ => "512MiB" };
         var results = new Option<string>("--results") { Description = "Results root; each run gets results/<run-id>/", DefaultValueFactory = _ => "results" };
-        var cache = new Option<string?>("--cache") { Description = "Cache and scratch folder (default $HARNESS_CACHE or .cache)" };
-        var agent = new Option<string?>("--agent") { Description = "Agent binary to use (default: the one built beside harness, or $HARNESS_AGENT)" };
+        var cache = CacheOption();
+        var agent = AgentOption();
         var patch = new Option<string?>("--patch") { Description = "qemu: one more patch on top of --kernel's series (built like 'validate --patch'; what 'rerun' uses for a validate cell with the patch)" };
         var fault = new Option<string?>("--fault") { Description = $"Deliberately damage the data or the device around the write phase, to prove detection; each fault must produce its own finding class ({string.Join(", ", FaultCatalog.Names)})" };
 
@@ -450,6 +450,14 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         return new Command("cases", "List and inspect case files") { list, show };
     }
 
+    /// <summary>--cache, as every command that runs or builds things takes it.</summary>
+    internal static Option<string?> CacheOption(string what = "Cache and scratch folder") =>
+        new("--cache") { Description = $"{what} (default $HARNESS_CACHE or .cache)" };
+
+    /// <summary>--agent, for the commands that run workloads.</summary>
+    internal static Option<string?> AgentOption() =>
+        new("--agent") { Description = "Agent binary to use (default: the one built beside harness, or $HARNESS_AGENT)" };
+
     internal static Option<string> KernelsDirOption() => new("--kernels-dir")
     {
         Description = "Folder of kernel specs (*.yaml)",
@@ -490,7 +498,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
         var name = new Argument<string>("kernel") { Description = "Kernel spec name or path" };
         var dirFetch = KernelsDirOption();
-        var cacheOption = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache)" };
+        var cacheOption = CacheOption("Cache folder");
         var fetch = new Command("fetch", "Fetch (apt-get download + unpack + depmod) a kernel into the cache; print what was fetched") { name, dirFetch, cacheOption };
         fetch.SetAction(async (parse, _) =>
         {
@@ -511,7 +519,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         });
         var buildName = new Argument<string>("kernel") { Description = "Kernel spec name or path (a spec with a built source: debian-source or git)" };
         var dirBuild = KernelsDirOption();
-        var cacheBuild = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache)" };
+        var cacheBuild = CacheOption("Cache folder");
         var patch = new Option<string?>("--patch") { Description = "One more patch on top of the spec's series" };
         var build = new Command("build", "Build a kernel from source (patches, config, incremental, cached); print the image") { buildName, dirBuild, cacheBuild, patch };
         build.SetAction(async (parse, _) =>

@@ -33,8 +33,8 @@ public sealed class CompareCommand(TextWriter stdout, TextWriter stderr, TimePro
         var kernelsDir = CliApp.KernelsDirOption();
         var imageSize = new Option<string>("--image-size") { Description = "Size of each cell's image file", DefaultValueFactory = _ => "512MiB" };
         var results = new Option<string>("--results") { Description = "Results root; each comparison gets results/<compare-id>/ with its runs inside", DefaultValueFactory = _ => "results" };
-        var cache = new Option<string?>("--cache") { Description = "Cache and scratch folder (default $HARNESS_CACHE or .cache)" };
-        var agent = new Option<string?>("--agent") { Description = "Agent binary to use (default: the one built beside harness, or $HARNESS_AGENT)" };
+        var cache = CliApp.CacheOption();
+        var agent = CliApp.AgentOption();
         var jobs = new Option<string?>("--jobs") { Description = "Cells at once (qemu default: bounded by cores and memory; local: 1)" };
         var qemuOptions = new QemuCliOptions();
 

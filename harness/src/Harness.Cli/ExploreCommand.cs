@@ -34,8 +34,8 @@ public sealed class ExploreCommand(TextWriter stdout, TextWriter stderr, TimePro
         var maxShrinks = new Option<string?>("--max-shrinks") { Description = "Failure signatures to shrink (0 to 100, default 3; 0 records failures without shrinking)" };
         var imageSize = new Option<string>("--image-size") { Description = "Size of each workload's image file", DefaultValueFactory = _ => "512MiB" };
         var results = new Option<string>("--results") { Description = "Results root; the explore gets results/<run-id>/ with explore/ inside", DefaultValueFactory = _ => "results" };
-        var cache = new Option<string?>("--cache") { Description = "Cache and scratch folder (default $HARNESS_CACHE or .cache)" };
-        var agent = new Option<string?>("--agent") { Description = "Agent binary to use (default: the one built beside harness, or $HARNESS_AGENT)" };
+        var cache = CliApp.CacheOption();
+        var agent = CliApp.AgentOption();
         var kernelsDir = CliApp.KernelsDirOption();
         var qemu = new QemuCliOptions();
 

@@ -43,7 +43,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
         var kernelsDir = CliApp.KernelsDirOption();
         var imageSize = new Option<string>("--image-size") { Description = "Size of each test disk", DefaultValueFactory = _ => "512MiB" };
         var results = new Option<string>("--results") { Description = "Results root", DefaultValueFactory = _ => "results" };
-        var cache = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache)" };
+        var cache = CliApp.CacheOption("Cache folder");
         var agent = new Option<string?>("--agent") { Description = "NativeAOT agent binary (default .cache/agent/harness-agent)" };
         var qemu = new QemuCliOptions();
         var budget = DurationOption.Optional("--budget", "Stop the looks after this long; a pair not decided by then is INCONCLUSIVE with its partial counts");

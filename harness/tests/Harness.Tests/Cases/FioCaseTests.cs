@@ -304,13 +304,7 @@ public sealed class FioCaseTests : IDisposable
         Assert.Contains(":7:1: rw: rw=randrw is not supported", runErr, StringComparison.Ordinal);
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> Cli(string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await new CliApp(stdout, stderr, TimeProvider.System).RunAsync(args, CancellationToken.None);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Cli(string[] args) => InProcessCli.RunAsync(args);
 
     /// <summary>The small job with <paramref name="line"/> replacing the line of its key, or added at the end; and that line's number.</summary>
     private static (string Job, int Line) WithLine(string line)

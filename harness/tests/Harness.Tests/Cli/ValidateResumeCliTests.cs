@@ -5,6 +5,7 @@ using Harness.Machines;
 using Harness.Results;
 using Harness.Validation;
 using Harness.Verdicts;
+using Harness.Tests.Support;
 using Xunit;
 
 namespace Harness.Tests.Cli;
@@ -15,13 +16,7 @@ public sealed class ValidateResumeCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await new CliApp(stdout, stderr, TimeProvider.System).RunAsync(args, CancellationToken.None);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => InProcessCli.RunAsync(args);
 
     [Fact]
     public async Task Resume_refuses_other_options_beside_budget()

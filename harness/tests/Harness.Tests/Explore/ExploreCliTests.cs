@@ -1,18 +1,13 @@
 // `harness explore` on the command line: help, and every bad input is one line naming the option, exit 2, before anything runs.
 using Harness.Cli;
+using Harness.Tests.Support;
 using Xunit;
 
 namespace Harness.Tests.Explore;
 
 public sealed class ExploreCliTests
 {
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await new CliApp(stdout, stderr, TimeProvider.System).RunAsync(args, CancellationToken.None);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => InProcessCli.RunAsync(args);
 
     [Fact]
     public async Task Explore_has_help_naming_its_options_and_exit_codes()

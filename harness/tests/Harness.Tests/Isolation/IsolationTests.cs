@@ -152,11 +152,5 @@ public sealed class IsolationTests : IDisposable
         Assert.Empty(offenders);
     }
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await new CliApp(stdout, stderr, TimeProvider.System).RunAsync(args, CancellationToken.None);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => InProcessCli.RunAsync(args);
 }

@@ -20,13 +20,7 @@ public sealed class ValidateCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
-    private static async Task<(int Code, string Out, string Err)> Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = await new CliApp(stdout, stderr, TimeProvider.System).RunAsync(args, CancellationToken.None);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static Task<(int Code, string Out, string Err)> Run(params string[] args) => InProcessCli.RunAsync(args);
 
     private Task<(int Code, string Out, string Err)> Validate(params string[] more) =>
         Run(["validate", "--kernel", "nowhere", "--with-kernel", "nowhere", "--cases-dir", RepoPaths.Cases,

@@ -39,7 +39,13 @@ public sealed class QemuSetup(string cacheDirectory, TextWriter progress)
         var (acceleration, reason) = await AccelerationProbe.DecideAsync(accel, options, Path.Combine(cacheDirectory, "work", $"probe-{Environment.ProcessId}-{Guid.NewGuid():N}"), TimeSpan.FromSeconds(30), cancellationToken,
             new KvmProbeCache(Path.Combine(cacheDirectory, "kvm-probe.json")), reprobe: Reprobe);
         progress.WriteLine($"acceleration: {acceleration.ToString().ToLowerInvariant()} ({reason})");
-        return options with { Acceleration = acceleration, AccelerationReason = reason };
+        // The emulator's version goes in every record: a QEMU upgrade can change what a guest sees.
+        var (code, version) = await HostCommand.TryRunAsync(options.QemuBinary, ["--version"], "/", cancellationToken);
+        return options with
+        {
+            Acceleration = acceleration, AccelerationReason = reason,
+            QemuVersion = code == 0 ? version.Split('\n')[0].Trim() : $"unknown ({options.QemuBinary} --version exited with {code})",
+        };
     }
 
     /// <summary>Cells at once: one guest per <c>cpus</c> host cores, and what memory allows (1 GiB kept for the host).</summary>

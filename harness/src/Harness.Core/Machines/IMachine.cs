@@ -50,7 +50,26 @@ public sealed record IterationRaw(int Iteration, AgentReport? Write, AgentReport
 }
 
 /// <summary>Facts about where a cell ran, recorded with every result.</summary>
-public sealed record MachineFacts(string Kind, string Kernel, int CpuCount, string Detail);
+public sealed record MachineFacts(string Kind, string Kernel, int CpuCount, string Detail)
+{
+    /// <summary>What exactly booted (QEMU machines): the kernel image, its config and the emulator, by content and version.</summary>
+    public KernelIdentity? Identity { get; init; }
+}
+
+/// <summary>
+/// The kernel that ran and what ran it, by content: two runs with the same identity booted the same
+/// bits under the same emulator and disk backend (names and release strings alone can hide a rebuild).
+/// </summary>
+public sealed record KernelIdentity(string BzImageSha256, string? ConfigSha256, string QemuVersion, string Backend, string Acceleration)
+{
+    /// <summary>SHA-256 of a file, lower-case hex; null when there is no file.</summary>
+    public static string? Sha256(string? path)
+    {
+        if (path is null || !File.Exists(path)) return null;
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+}
 
 /// <summary>Runs cells. Implementations own their resources and release them on cancel.</summary>
 public interface IMachine

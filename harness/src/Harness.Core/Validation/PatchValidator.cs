@@ -94,7 +94,11 @@ public sealed record PairVerdict(
         : PatchVerdicts.ExitCode(Verdict);
 }
 
-public sealed record KernelDescription(string Label, string Name, string Release, string Origin);
+public sealed record KernelDescription(string Label, string Name, string Release, string Origin)
+{
+    /// <summary>The side's kernel image and config by content, and the emulator that ran it (null on machines that boot nothing).</summary>
+    public KernelIdentity? Identity { get; init; }
+}
 
 /// <summary>validation.json: what was compared, how, and the verdicts.</summary>
 public sealed record ValidationRecord(
@@ -155,7 +159,7 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
         var started = time.GetUtcNow();
         var sides = new[] { request.Without, request.With, request.Control }.OfType<ValidationSide>().ToArray();
         var fresh = new ValidationRecord("", started, null, request.CommandLine,
-            sides.Select(s => new KernelDescription(s.Label, s.Kernel.Name, s.Kernel.Release, s.Kernel.Origin)).ToArray(),
+            sides.Select(s => new KernelDescription(s.Label, s.Kernel.Name, s.Kernel.Release, s.Kernel.Origin) { Identity = s.Machine.Describe().Identity }).ToArray(),
             request.With.Machine.Describe(), request.Policy, [], false)
         {
             Arguments = request.Arguments,
@@ -257,10 +261,14 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
         Yaml.InputException Problem(string message) => new(new Yaml.InputProblem(path, 0, 0, "--resume", message));
         var recorded = ReadForResume(path);
         static string Kernels(ValidationRecord r) => string.Join(", ", r.Kernels.Select(k => $"{k.Label} {k.Name} {k.Release} ({k.Origin})"));
+        // A rebuilt kernel keeps its name and release: its image digest tells (records from before digests have none to compare).
+        static string Images(ValidationRecord r, ValidationRecord other) => string.Join(", ", r.Kernels.Select((k, i) =>
+            $"{k.Label} bzImage sha256 {(other.Kernels.ElementAtOrDefault(i)?.Identity is null ? "-" : k.Identity?.BzImageSha256[..Math.Min(12, k.Identity.BzImageSha256.Length)] ?? "-")}"));
         static string Cases(ValidationRecord r) => string.Join(", ", r.Cases.Select(c => $"{c.Name} sha256 {c.Sha256[..Math.Min(12, c.Sha256.Length)]} seed {c.Seed}"));
         var changes = new (string What, string Was, string Now)[]
         {
             ("kernels", Kernels(recorded), Kernels(now)),
+            ("kernel images", Images(recorded, now), Images(now, recorded)),
             ("patch digest", recorded.PatchSha256 ?? "none", now.PatchSha256 ?? "none"),
             ("filesystems", string.Join(",", recorded.Filesystems), string.Join(",", now.Filesystems)),
             ("cases", Cases(recorded), Cases(now)),

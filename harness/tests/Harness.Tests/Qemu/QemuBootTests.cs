@@ -45,6 +45,14 @@ public sealed class QemuBootTests(DebianKernelFixture kernel) : IDisposable
 
         Assert.Equal(Outcome.Pass, summary.Record.Outcome);
         Assert.StartsWith("6.1.0-", summary.Record.Machine.Kernel);
+        // The record names what ran by content: the image and config booted, the emulator, the disk backend.
+        var identity = summary.Record.Machine.Identity!;
+        Assert.Equal(KernelIdentity.Sha256(options.Kernel.BzImage), identity.BzImageSha256);
+        Assert.Equal(64, identity.BzImageSha256.Length);
+        Assert.Equal(KernelIdentity.Sha256(options.Kernel.ConfigFile), identity.ConfigSha256);
+        Assert.NotNull(identity.ConfigSha256);
+        Assert.StartsWith("QEMU emulator version ", identity.QemuVersion);
+        Assert.Equal("aio=threads,cache=unsafe", identity.Backend);
         Assert.All(summary.Record.Cells, cell =>
         {
             Assert.Equal(1, cell.Passed);

@@ -346,6 +346,18 @@ public sealed class PatchValidatorTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("the patch digest changed", patchChanged.Message);
         var kernelChanged = Assert.Throws<Harness.Yaml.InputException>(() => PatchValidator.OpenForResume(path, recorded with { Kernels = [recorded.Kernels[0] with { Release = "6.1.1-other" }, recorded.Kernels[1]] }));
         Assert.Contains("the kernels changed", kernelChanged.Message);
+        // A rebuild under the same name and release is told by the image's digest.
+        var identity = new KernelIdentity("aa11aa11aa11aa11", null, "QEMU emulator version 7.2.0", "aio=threads,cache=unsafe", "tcg");
+        var withDigests = recorded with { Kernels = recorded.Kernels.Select(k => k with { Identity = identity }).ToArray() };
+        var rebuilt = withDigests with { Kernels = [withDigests.Kernels[0] with { Identity = identity with { BzImageSha256 = "bb22bb22bb22bb22" } }, withDigests.Kernels[1]] };
+        await AtomicFile.WriteJsonAsync(Path.Combine(path, "validation.json"), withDigests, CancellationToken.None);
+        var imageChanged = Assert.Throws<Harness.Yaml.InputException>(() => PatchValidator.OpenForResume(path, rebuilt));
+        Assert.Contains("the kernel images changed", imageChanged.Message);
+        Assert.Contains("bb22bb22bb22", imageChanged.Message);
+        Assert.Equal(recorded.RunId, PatchValidator.OpenForResume(path, withDigests).Record.RunId);
+        // A record from before digests resumes (nothing to compare), as does the same request.
+        await AtomicFile.WriteJsonAsync(Path.Combine(path, "validation.json"), recorded, CancellationToken.None);
+        Assert.Equal(recorded.RunId, PatchValidator.OpenForResume(path, rebuilt).Record.RunId);
         Assert.Equal(recorded.RunId, PatchValidator.OpenForResume(path, recorded).Record.RunId);   // and the same request is accepted
     }
 

@@ -6,6 +6,7 @@ using Harness.Cases;
 using Harness.Cli;
 using Harness.Filesystems;
 using Harness.Kernels;
+using Harness.Machines;
 using Harness.Machines.Qemu;
 using Harness.Results;
 using Harness.Tests.Kernels;
@@ -62,6 +63,9 @@ public sealed class ValidateEndToEndTests : IDisposable
         Assert.Equal(0, ValidateCommand.ExitCode(record));
         Assert.True(File.Exists(Path.Combine(path, "validation.json")));
         Assert.NotEqual(without.BzImage, with.BzImage);
+        // Each side's kernel is named by content: the patched build is another image.
+        Assert.Equal(KernelIdentity.Sha256(without.BzImage), record.Kernels.Single(k => k.Label == "without").Identity!.BzImageSha256);
+        Assert.Equal(KernelIdentity.Sha256(with.BzImage), record.Kernels.Single(k => k.Label == "with").Identity!.BzImageSha256);
 
         // The patched guests stayed booted across the looks: look 2 ran on look 1's boots (no boot time of its own).
         CellResult Cell(string id) => RecordFormat.Read<CellResult>(Path.Combine(path, "cells", id, "cell.json"));

@@ -30,7 +30,15 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress, IQemuR
 
     public MachineFacts Describe() => new(Kind, options.Kernel.Release, options.Cpus,
         $"{options.Kernel.Origin}; {options.Acceleration.ToString().ToLowerInvariant()} ({options.AccelerationReason}); " +
-        $"{options.Backend}; {options.Cpus} vCPU, {options.MemoryMiB} MiB" + (Runtime.Describe() is { Length: > 0 } more ? $"; {more}" : ""));
+        $"{options.Backend}; {options.Cpus} vCPU, {options.MemoryMiB} MiB" + (Runtime.Describe() is { Length: > 0 } more ? $"; {more}" : ""))
+    {
+        // Hashed once per machine: a bzImage is a few MiB, and every run and validation record names it.
+        Identity = _identity ??= new KernelIdentity(
+            KernelIdentity.Sha256(options.Kernel.BzImage) ?? "", KernelIdentity.Sha256(options.Kernel.ConfigFile),
+            options.QemuVersion, options.Backend.ToString(), options.Acceleration.ToString().ToLowerInvariant()),
+    };
+
+    private KernelIdentity? _identity;
 
     /// <summary>One cell, one boot: a session that runs the cell's iterations and powers off.</summary>
     public async IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, [EnumeratorCancellation] CancellationToken cancellationToken)

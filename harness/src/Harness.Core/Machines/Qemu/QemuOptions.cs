@@ -68,6 +68,9 @@ public sealed record QemuOptions(
     bool FreezeAfterMount = false,
     bool ResetAfterBoot = false)
 {
+    /// <summary>`qemu-system-x86_64 --version`'s first line, as read when the machine was prepared ("" when not read).</summary>
+    public string QemuVersion { get; init; } = "";
+
     public TimeSpan Boot => BootTimeout ?? TimeSpan.FromSeconds(60);
     public TimeSpan Deadline => IterationDeadline ?? TimeSpan.FromMinutes(5);
     public TimeSpan Grace => PowerOffGrace ?? TimeSpan.FromSeconds(10);

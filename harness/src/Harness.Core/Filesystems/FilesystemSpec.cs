@@ -103,7 +103,10 @@ public static class FilesystemCatalog
             "unwritten extents; serialises unaligned AIO DIO since v2.6.38", ["ext4"])
         {
             Fsck = E2fsck,
-            ExternalLog = new(["-F", "-q", "-O", "journal_dev", "-b", "{block}"], ["-J", "device={log}"], "journal_path={log}", ["-j", "{log}"]),
+            // errors=continue: with the data device failing writes, ext4 may also fail to write its
+            // superblock and would then remount read-only, unpredictably (seen once under load in CI),
+            // ending the cell on EROFS instead of the -EIO writes the fault is about.
+            ExternalLog = new(["-F", "-q", "-O", "journal_dev", "-b", "{block}"], ["-J", "device={log}"], "journal_path={log},errors=continue", ["-j", "{log}"]),
         },
         // xfs_repair(8) -n: 0 clean, 1 corruption found; -f because the target is an image file.
         new("xfs", "mkfs.xfs", ["-f", "-q", "-b", "size={block}"], "xfs", 300L << 20, "xfsprogs",

@@ -12,7 +12,8 @@
 #
 # usage: e2e/bisect-ext4-race.sh HARNESS CACHE [extra bisect options]
 #   CULPRIT=N (1..12, default 7) puts the race commit elsewhere; E2E_WORK=DIR (default CACHE/e2e)
-#   holds the history; E2E_HISTORY_ONLY=1 makes the history and stops (no build, no boot).
+#   holds the history; E2E_HISTORY_ONLY=1 makes the history and stops (no build, no boot);
+#   E2E_CASE (default seed-quick, validate's case: every repeat on a race kernel fails) picks the case.
 set -euo pipefail
 harness=$(realpath "$1"); cache=$(realpath -m "$2"); shift 2
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,7 +59,7 @@ if [ -n "${E2E_HISTORY_ONLY:-}" ]; then exit 0; fi
 
 start=$(date +%s)
 set +e
-"$harness" bisect --tree "$history" --good bisect-good --bad HEAD --fs ext4 --case seed \
+"$harness" bisect --tree "$history" --good bisect-good --bad HEAD --fs ext4 --case "${E2E_CASE:-seed-quick}" \
     --kernel-config linux-6.1 --cache "$cache" --results results "$@" | tee "$work/bisect.out"
 code=${PIPESTATUS[0]}
 set -e

@@ -238,7 +238,7 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
         var imageBytes = CliApp.ImageSize(parse.GetValue(options.ImageSize), Path.Combine(setup.CacheDirectory, "work"));
         CasePreflight.ThrowIfAny([setup.Case], [setup.Filesystem], imageBytes);
         await StaleResources.ReleaseAsync(Path.Combine(setup.CacheDirectory, "work"), stderr, cancellationToken);
-        var qemuSetup = new QemuSetup(setup.CacheDirectory, stderr);
+        var qemuSetup = options.Qemu.Setup(parse, setup.CacheDirectory, stderr);
         return new QemuBisectRunner(setup, spec, (image, token) => options.Qemu.PrepareAsync(parse, qemuSetup, image, [setup.Filesystem], parse.GetValue(options.Agent), imageBytes, token), time, stderr);
     }
 }

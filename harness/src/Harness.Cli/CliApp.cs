@@ -313,7 +313,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     throw new InputException(new InputProblem(patchFile, 0, 0, "--patch", "no such patch file"));
                 if (parse.GetValue(patch) is not null && spec.Build is null)
                     throw new InputException(new InputProblem("--patch", 0, 0, "--patch", $"kernel {spec.Name} is not built from source, so no patch can be applied; pick a spec with debian-source or git"));
-                var setup = new QemuSetup(cacheDir, stderr) { Reprobe = parse.GetValue(qemuOptions.Reprobe) };
+                var setup = qemuOptions.Setup(parse, cacheDir, stderr);
                 try
                 {
                     var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken, parse.GetValue(patch));

@@ -121,7 +121,7 @@ public sealed class CompareCommand(TextWriter stdout, TextWriter stderr, TimePro
                         if (QemuDisk.Problem(s.Geometry) is { } g) skip[s.Name] = g;
                     var runnable = chosen.Where(s => !skip.ContainsKey(s.Name)).Select(s => s.ToFilesystem()).ToArray();
                     var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);
-                    var options = await qemuOptions.PrepareAsync(parse, new QemuSetup(cacheDir, stderr), image, runnable.Length > 0 ? runnable : [chosen[0].ToFilesystem()], parse.GetValue(agent), imageBytes, cancellationToken);
+                    var options = await qemuOptions.PrepareAsync(parse, qemuOptions.Setup(parse, cacheDir, stderr), image, runnable.Length > 0 ? runnable : [chosen[0].ToFilesystem()], parse.GetValue(agent), imageBytes, cancellationToken);
                     target = new QemuMachine(options, stderr);
                     jobCount = jobsValue ?? QemuSetup.DefaultJobs(options);
                 }

@@ -99,7 +99,7 @@ public sealed class ExploreCommand(TextWriter stdout, TextWriter stderr, TimePro
                 try
                 {
                     var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);
-                    var setup = new QemuSetup(cacheDir, stderr) { Reprobe = parse.GetValue(qemu.Reprobe) };
+                    var setup = qemu.Setup(parse, cacheDir, stderr);
                     target = new QemuMachine(await qemu.PrepareAsync(parse, setup, image, [filesystem], parse.GetValue(agent), imageBytes, cancellationToken), stderr);
                 }
                 catch (MachineException e)

@@ -26,6 +26,10 @@ public sealed class QemuCliOptions
         Accel.AcceptOnlyFromAmong("auto", "kvm", "tcg");
     }
 
+    /// <summary>The QEMU setup for this command line: every command that boots guests honours --reprobe through it.</summary>
+    public QemuSetup Setup(ParseResult parse, string cacheDirectory, TextWriter progress) =>
+        new(cacheDirectory, progress) { Reprobe = parse.GetValue(Reprobe) };
+
     public IEnumerable<Option> All => [Accel, Reprobe, Backend, Memory, Cpus, BootTimeout, Deadline, HungTaskTimeout];
 
     public async Task<QemuOptions> PrepareAsync(ParseResult parse, QemuSetup setup, KernelImage kernel, IReadOnlyList<FilesystemSpec> filesystems,

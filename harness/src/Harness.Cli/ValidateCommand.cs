@@ -113,7 +113,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                     : await provider.GetAsync(withSpec, cancellationToken);
                 var controlImage = controlSpec is null ? null : await provider.GetAsync(controlSpec, cancellationToken);
 
-                var setup = new QemuSetup(cacheDir, stderr) { Reprobe = parse.GetValue(qemu.Reprobe) };
+                var setup = qemu.Setup(parse, cacheDir, stderr);
                 async Task<ValidationSide> Side(string label, KernelImage image) =>
                     new(label, image, new QemuMachine(await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken), stderr));
                 var request = new ValidationRequest(

@@ -4,7 +4,6 @@
 // are probabilistic, so the answer is a statistical one with a stated error budget: Fisher's exact
 // test between the sides (Bonferroni over looks and pairs), and FIXES only when the patched side's
 // one-sided Clopper-Pearson upper bound is at or below the allowed residual failure rate.
-// BisectOracle reuses the same counts to answer git bisect's good/bad/skip.
 using System.Globalization;
 
 namespace Harness.Verdicts;
@@ -400,65 +399,4 @@ public static class VerdictRules
     internal static string Percent(double fraction) => string.Create(CultureInfo.InvariantCulture, $"{fraction * 100:0.##} %");
 
     internal static string Number(double value) => value.ToString("G3", CultureInfo.InvariantCulture);
-}
-
-/// <summary>git bisect's answer for one kernel: good, bad or skip, with the exit code <c>git bisect run</c> reads.</summary>
-public enum BisectCall
-{
-    /// <summary>Exit 0.</summary>
-    Good,
-    /// <summary>Exit 1.</summary>
-    Bad,
-    /// <summary>Exit 125: cannot tell yet (run more, or let git try a neighbour).</summary>
-    Skip,
-}
-
-/// <summary>A bisection step's call, its exit code and why.</summary>
-public sealed record BisectAnswer(BisectCall Call, int ExitCode, string Reason);
-
-/// <summary>
-/// Flake-aware good/bad for bisection. A failure is proof (the golden model does not accuse a
-/// correct kernel), so one is enough for bad. Good must be earned: zero failures in enough runs
-/// that the Clopper-Pearson upper bound is below a fraction of the known-bad kernel's lower bound,
-/// i.e. "if this kernel had the bug, we would very likely have seen it".
-/// </summary>
-public static class BisectOracle
-{
-    public const int GoodExit = 0;
-    public const int BadExit = 1;
-    public const int SkipExit = 125;   // git bisect run: "this commit cannot be tested"
-
-    public static BisectAnswer Classify(RateCounts kernel, RateCounts knownBad, double goodBelowFraction = 0.5, double confidence = 0.95)
-    {
-        if (kernel.Failures > 0)
-            return new(BisectCall.Bad, BadExit, $"{kernel.Failures}/{kernel.Runs} runs corrupted: a failure is proof");
-
-        var target = Target(knownBad, goodBelowFraction, confidence);
-        var upper = Statistics.ClopperPearson(0, kernel.Runs, confidence).Upper;
-        if (target <= 0)
-            return new(BisectCall.Skip, SkipExit, $"the known-bad kernel has not been shown to fail ({knownBad.Failures}/{knownBad.Runs}), so no clean count can call a kernel good");
-        if (upper < target)
-            return new(BisectCall.Good, GoodExit, $"0/{kernel.Runs} corrupted: rate ≤ {VerdictRules.Percent(upper)} (upper end of the two-sided {VerdictRules.ConfidenceWord(confidence)} CI), below {VerdictRules.Percent(target)} ({goodBelowFraction:0.##} of the known-bad kernel's two-sided lower bound)");
-        return new(BisectCall.Skip, SkipExit,
-            $"need more runs: 0/{kernel.Runs} corrupted bounds the rate only to {VerdictRules.Percent(upper)} (two-sided {VerdictRules.ConfidenceWord(confidence)} CI); good needs below {VerdictRules.Percent(target)} ({RunsToCallGood(knownBad, goodBelowFraction, confidence)} clean runs)");
-    }
-
-    /// <summary>The fewest clean runs that <see cref="Classify"/> calls good; null if none can (the known-bad kernel never failed).</summary>
-    public static int? RunsToCallGood(RateCounts knownBad, double goodBelowFraction = 0.5, double confidence = 0.95)
-    {
-        var target = Target(knownBad, goodBelowFraction, confidence);
-        if (target <= 0) return null;
-        // 0 of n gives upper = 1 − ((1−c)/2)^(1/n); solve for n, then step to agree exactly with Classify.
-        var runs = Math.Max(1, (int)Math.Floor(Math.Log((1 - confidence) / 2) / double.LogP1(-target)));
-        while (runs > 1 && Statistics.ClopperPearson(0, runs - 1, confidence).Upper < target) runs--;
-        while (Statistics.ClopperPearson(0, runs, confidence).Upper >= target) runs++;
-        return runs;
-    }
-
-    private static double Target(RateCounts knownBad, double goodBelowFraction, double confidence)
-    {
-        if (!(goodBelowFraction > 0 && goodBelowFraction <= 1))
-            throw new ArgumentOutOfRangeException(nameof(goodBelowFraction), goodBelowFraction, "must be in (0, 1]");
-        return goodBelowFraction * Statistics.ClopperPearson(knownBad.Failures, knownBad.Runs, confidence).Lower;
-    }
 }

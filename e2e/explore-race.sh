@@ -10,7 +10,7 @@ for pair in "linux-6.1-ext4-race ext4" "linux-6.1-ocfs2-race ocfs2"; do
   read -r kernel fs <<<"$pair"
   echo "== explore $kernel / $fs (budget $budget)"
   start=$(date +%s)
-  out=$("$harness" explore --machine qemu --kernel "$kernel" --fs "$fs" --budget "$budget" --max-shrinks 1 --agent "$agent" | tee /dev/stderr)
+  out=$("$harness" explore --machine qemu --kernel "$kernel" --fs "$fs" --budget "$budget" --max-shrinks 1 --agent "$agent" | tee -a /dev/stderr)  # -a: a file on stderr is appended to, not truncated
   rc=$?
   folder=$(sed -n 's/^results: //p' <<<"$out")
   if [ "$rc" != 1 ] || [ -z "$folder" ]; then echo "FAIL: explore found nothing on $kernel (exit $rc)"; status=1; continue; fi

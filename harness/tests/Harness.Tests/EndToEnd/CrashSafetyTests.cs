@@ -49,7 +49,7 @@ public sealed class CrashSafetyTests : IDisposable
         using (var killed = Harness.Start(_scratch, args))
         {
             await killed.WaitForLineAsync("ext4-seed iteration 1/3", TimeSpan.FromSeconds(120));
-            await KillDuringAgentAsync(killed.Process); // SIGKILL: no handler runs, nothing is cleaned up
+            await KillDuringAgentAsync(killed.Process, "ext4-seed"); // SIGKILL mid first cell: no handler runs, nothing is cleaned up
         }
         var runFolder = Directory.GetDirectories(Results).Single();
         Assert.NotEmpty(MountsUnder(Work));      // the leak is real ...
@@ -152,7 +152,8 @@ public sealed class CrashSafetyTests : IDisposable
     /// SIGKILL while the agent runs, so the image is surely mounted: a kill between the remount's
     /// umount and mount would leak only the image, and the mount assertion would be luck.
     /// </summary>
-    private static async Task KillDuringAgentAsync(Process harness)
+    /// <summary>SIGKILLs the harness while one of its agents runs (only an agent of <paramref name="cell"/>, when given).</summary>
+    private static async Task KillDuringAgentAsync(Process harness, string? cell = null)
     {
         var agent = Path.GetFullPath(TestAgent.Binary.Path);
         for (var i = 0; i < 600; i++)
@@ -163,7 +164,10 @@ public sealed class CrashSafetyTests : IDisposable
                 {
                     var stat = File.ReadAllText(Path.Combine(dir, "stat"));
                     var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-                    if (parent == harness.Id && new FileInfo(Path.Combine(dir, "exe")).LinkTarget == agent)
+                    // The agent's request lives under cells/<cell>/: a loaded host can be slow enough to reach the
+                    // next cell before this poll sees an agent of the first.
+                    if (parent == harness.Id && new FileInfo(Path.Combine(dir, "exe")).LinkTarget == agent &&
+                        (cell is null || File.ReadAllText(Path.Combine(dir, "cmdline")).Contains($"/cells/{cell}/", StringComparison.Ordinal)))
                     {
                         harness.Kill();
                         await harness.WaitForExitAsync();

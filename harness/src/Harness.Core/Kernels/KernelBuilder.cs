@@ -109,27 +109,57 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         _ => throw new InvalidOperationException($"{spec.SourceFile}: source {spec.Source.GetType().Name} is not built"),
     };
 
-    /// <summary>Debian's source package: apt-get download, unpack the tarball once, make it a git tree.</summary>
+    /// <summary>
+    /// The source tree a spec builds in, made if missing (downloaded, unpacked, recorded in git) but not built; for a Debian
+    /// source, the version the spec names. Only for reading: builds check out and patch it under its lock.
+    /// </summary>
+    public async Task<string> SourceTreeAsync(KernelSpec spec, CancellationToken cancellationToken) =>
+        (await PrepareTreeAsync(spec, cancellationToken)).Tree;
+
+    /// <summary>
+    /// The .deb of a Debian source package, exactly <paramref name="version"/> (null: the version apt would install), downloaded
+    /// once into <c>kernels/debs/</c>; returns its path and version. A package walk fetches each step's source with it.
+    /// </summary>
+    public async Task<(string Deb, string Version)> SourceDebAsync(string package, string? version, CancellationToken cancellationToken)
+    {
+        // The same apt access as prebuilt kernels: candidate version (or the one asked for), then exactly that .deb.
+        var apt = new AptRepository("/var/lib/apt/lists");
+        var wanted = version is not null ? new DebianPackage(package, version)
+            : (await apt.FindAsync(package, cancellationToken)).FirstOrDefault(p => p.Name == package)
+              ?? throw new MachineException($"apt knows no package {package} (apt-get update? Debian's linux-source-* packages are in main)");
+        var deb = Path.Combine(cacheDirectory, "kernels", "debs", $"{wanted.Name}_{wanted.Version.Replace(":", "%3a", StringComparison.Ordinal)}.deb");
+        Directory.CreateDirectory(Path.GetDirectoryName(deb)!);
+        if (!File.Exists(deb))
+        {
+            progress.WriteLine($"source {package} {wanted.Version}: apt-get download");
+            await apt.DownloadAsync(wanted, deb, cancellationToken);
+        }
+        return (deb, wanted.Version);
+    }
+
+    /// <summary>
+    /// Debian's source package: apt-get download, unpack the tarball once, make it a git tree. The version apt would install
+    /// lives in <c>src/&lt;package&gt;</c>; another version (a package walk's step) in <c>src/&lt;package&gt;_&lt;version&gt;</c>,
+    /// unless the first tree already is that version.
+    /// </summary>
     private async Task<(string, string, string?)> DebianTreeAsync(DebianSourceTree source, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Sources);
         var tree = Path.Combine(Sources, source.Package);
+        if (source.Version is { } asked)
+        {
+            var defaultId = Path.Combine(tree, ".harness-source");
+            if (!(File.Exists(defaultId) && (await File.ReadAllTextAsync(defaultId, cancellationToken)).Trim() == $"{source.Package} {asked}"))
+                tree = Path.Combine(Sources, $"{source.Package}_{asked.Replace(':', '%')}");
+        }
         var idFile = Path.Combine(tree, ".harness-source");
         if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim(), null);
 
         using (await CacheLock.AcquireAsync(CacheLock.For(tree), progress, $"unpacking {source.Package}", cancellationToken))
         {
             if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim(), null);
-            // The same apt access as prebuilt kernels: candidate version, then exactly that .deb.
-            var apt = new AptRepository("/var/lib/apt/lists");
-            var package = (await apt.FindAsync(source.Package, cancellationToken)).FirstOrDefault(p => p.Name == source.Package)
-                ?? throw new MachineException($"apt knows no package {source.Package} (apt-get update? Debian's linux-source-* packages are in main)");
-            var version = package.Version;
-            var deb = Path.Combine(cacheDirectory, "kernels", "debs", $"{package.Name}_{package.Version}.deb");
-            Directory.CreateDirectory(Path.GetDirectoryName(deb)!);
-            progress.WriteLine($"source {source.Package} {version}: apt-get download");
-            if (!File.Exists(deb)) await apt.DownloadAsync(package, deb, cancellationToken);
-            var unpack = Path.Combine(Sources, source.Package + ".deb-unpacked");
+            var (deb, version) = await SourceDebAsync(source.Package, source.Version, cancellationToken);
+            var unpack = tree + ".deb-unpacked";
             if (Directory.Exists(unpack)) Directory.Delete(unpack, recursive: true);
             await RunAsync("dpkg-deb", ["-x", deb, unpack], Sources, cancellationToken);
             var tarball = Directory.GetFiles(Path.Combine(unpack, "usr", "src"), "linux-source-*.tar.*").Single();

@@ -31,7 +31,11 @@ public sealed record KernelBuildSpec(string BaseConfig, IReadOnlyList<string> Fr
 }
 
 /// <summary>Debian's kernel source package (e.g. <c>linux-source-6.1</c>): its tarball, fetched with apt-get download.</summary>
-public sealed record DebianSourceTree(string Package) : KernelSource;
+public sealed record DebianSourceTree(string Package) : KernelSource
+{
+    /// <summary>One exact version (a package walk's step); null: the version apt would install.</summary>
+    public string? Version { get; init; }
+}
 
 /// <summary>A local git repository and a ref to build (a commit, tag or branch).</summary>
 public sealed record GitTree(string Repository, string Ref) : KernelSource;

@@ -118,7 +118,7 @@ public static partial class DebianChangelog
         sb.AppendLine($"changelog of {span.Package} after {span.Good} up to {span.Bad}: {span.Entries.Count} entr{(span.Entries.Count == 1 ? "y" : "ies")}, {span.Entries.Sum(e => e.Lines.Count)} lines");
         if (span.Note is { } note) sb.AppendLine($"  {note}");
         foreach (var entry in span.Entries)
-            sb.AppendLine($"  {entry.Header} ({entry.Lines.Count} lines){entry.Trailer[3..].Split("  ").Skip(1).Select(d => ", " + d.Trim()).FirstOrDefault()}");
+            sb.AppendLine($"  {entry.Source} ({entry.Version}) {entry.Distribution}: {entry.Lines.Count} lines{entry.Trailer[3..].Split("  ").Skip(1).Select(d => ", " + d.Trim()).FirstOrDefault()}");
         var mentions = span.Entries.SelectMany(e => e.Lines).Where(l => l.Contains(focus, StringComparison.OrdinalIgnoreCase)).ToArray();
         if (span.Entries.Count > 0)
         {

@@ -177,6 +177,24 @@ public sealed class PatchSeriesTests : IDisposable
         Assert.Equal("/no/such.patch: --patch: no such patch file", (await Assert.ThrowsAsync<InputException>(() => reader.ReadAsync(["/no/such.patch"], [], CancellationToken.None))).Message);
     }
 
+    [Fact]
+    public async Task Validate_refuses_an_incomplete_mbox_before_building_anything_naming_the_file()
+    {
+        var repo = await Repo();
+        var m = await Messages(repo);
+        var mbox = Write("incomplete.mbox", m[0] + m[2]);   // cover letter and 2/2: 1/2 never arrived
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var code = await new Harness.Cli.CliApp(stdout, stderr, TimeProvider.System).RunAsync(
+            ["validate", "--kernel", "linux-6.1", "--patch", mbox, "--fs", "ext4", "--kernels-dir", Path.Combine(RepoPaths.Root, "kernels"),
+             "--cases-dir", RepoPaths.Cases, "--cache", Path.Combine(_dir, "cache"), "--results", Path.Combine(_dir, "results")], CancellationToken.None);
+
+        Assert.Equal(2, code);
+        Assert.Contains($"{mbox}: (mbox): the series has 2 patches but 1/2 is missing", stderr.ToString());
+        Assert.False(Directory.Exists(Path.Combine(_dir, "cache", "src")));
+    }
+
     [Theory]
     [InlineData("[PATCH 1/2] ext4: x", 1, 2)]
     [InlineData("[PATCH v3 03/10] fs: y", 3, 10)]

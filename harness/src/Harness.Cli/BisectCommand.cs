@@ -42,10 +42,11 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
         public Option<string> CasesDir { get; } = CliApp.CasesDirOption();
         public Option<string> KernelsDir { get; } = CliApp.KernelsDirOption();
         public QemuCliOptions Qemu { get; } = new();
+        public PatchCliOptions Patches { get; } = new("Patches on top of every step's build, after --kernel-config's own (a fix or debug series)");
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Tree, Good, Bad, Fs, Case, Probability, KernelConfig, ImageSize, Results, Cache, Agent, CasesDir, KernelsDir }.Concat(Qemu.All))
+            foreach (var option in new Option[] { Tree, Good, Bad, Fs, Case, Probability, KernelConfig, ImageSize, Results, Cache, Agent, CasesDir, KernelsDir }.Concat(Qemu.All).Concat(Patches.All))
                 command.Options.Add(option);
         }
     }
@@ -267,6 +268,8 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
         var spec = setup.Series ?? new KernelCatalog(parse.GetValue(options.KernelsDir)!).Find(parse.GetValue(options.KernelConfig)!);
         if (setup.Series is null && spec.Build is null)
             throw new InputException(new InputProblem(spec.SourceFile, 0, 0, "--kernel-config", $"{spec.Name} is not built from source; name a spec with a config: section (linux-6.1)"));
+        // The series is read once, before any step: an mbox that is incomplete is an input error, not a skipped step.
+        spec = await options.Patches.ApplyAsync(parse, spec, setup.CacheDirectory, cancellationToken);
         var imageBytes = CliApp.ImageSize(parse.GetValue(options.ImageSize), Path.Combine(setup.CacheDirectory, "work"));
         CasePreflight.ThrowIfAny([setup.Case], [setup.Filesystem], imageBytes);
         await StaleResources.ReleaseAsync(Path.Combine(setup.CacheDirectory, "work"), stderr, cancellationToken);

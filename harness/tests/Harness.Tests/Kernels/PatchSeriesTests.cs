@@ -190,8 +190,16 @@ public sealed class PatchSeriesTests : IDisposable
             ["validate", "--kernel", "linux-6.1", "--patch", mbox, "--fs", "ext4", "--kernels-dir", Path.Combine(RepoPaths.Root, "kernels"),
              "--cases-dir", RepoPaths.Cases, "--cache", Path.Combine(_dir, "cache"), "--results", Path.Combine(_dir, "results")], CancellationToken.None);
 
+        var second = new StringWriter();
+        var missing = await new Harness.Cli.CliApp(new StringWriter(), second, TimeProvider.System).RunAsync(
+            ["validate", "--kernel", "linux-6.1", "--patch", Write("ok.patch", m[1]), "--patch", Path.Combine(_dir, "gone.patch"), "--fs", "ext4",
+             "--kernels-dir", Path.Combine(RepoPaths.Root, "kernels"), "--cases-dir", RepoPaths.Cases, "--cache", Path.Combine(_dir, "cache"), "--results", Path.Combine(_dir, "results")],
+            CancellationToken.None);
+
         Assert.Equal(2, code);
         Assert.Contains($"{mbox}: (mbox): the series has 2 patches but 1/2 is missing", stderr.ToString());
+        Assert.Equal(2, missing);   // the second --patch of a repeated option is read too
+        Assert.Contains($"{Path.Combine(_dir, "gone.patch")}: --patch: no such patch file", second.ToString());
         Assert.False(Directory.Exists(Path.Combine(_dir, "cache", "src")));
     }
 

@@ -140,7 +140,12 @@ public sealed class ReportCommand(TextWriter stdout, TextWriter stderr)
                 args.AddRange(["--kernel", withKernel]);
                 break;
             case "with":
-                args.AddRange(["--kernel", Value("--kernel")!, "--patch", Value("--patch") ?? throw problem("the validation recorded neither --patch nor --with-kernel")]);
+                args.AddRange(["--kernel", Value("--kernel")!]);
+                // A series: every --patch and --patch-range, in the order recorded.
+                var series = record.Arguments.Select((a, i) => (a, i)).Where(x => x.a is "--patch" or "--patch-range" && x.i + 1 < record.Arguments.Count)
+                    .SelectMany(x => new[] { x.a, record.Arguments[x.i + 1] }).ToArray();
+                if (series.Length == 0) throw problem("the validation recorded neither --patch nor --with-kernel");
+                args.AddRange(series);
                 break;
             default:
                 args.AddRange(["--kernel", Value("--control") ?? throw problem("the validation recorded no --control kernel")]);

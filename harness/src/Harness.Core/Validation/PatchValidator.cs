@@ -36,6 +36,9 @@ public sealed record ValidationRequest(
     /// <summary>SHA-256 of the --patch file (null with --with-kernel): a resumed validation must test the same patch.</summary>
     public string? PatchSha256 { get; init; }
 
+    /// <summary>The series under test as applied, in order: each patch's label (file, mbox message, commit) and SHA-256.</summary>
+    public IReadOnlyList<Kernels.AppliedPatch> Patches { get; init; } = [];
+
     /// <summary>--resume: the validation folder to finish; decided pairs are kept, the pair in progress continues from its recorded looks.</summary>
     public string? ResumeFrom { get; init; }
 }
@@ -130,8 +133,11 @@ public sealed record ValidationRecord(
     /// <summary>Cases validated, in order, with their file digests and seeds.</summary>
     public IReadOnlyList<ValidationCase> Cases { get; init; } = [];
 
-    /// <summary>SHA-256 of the --patch file, null with --with-kernel.</summary>
+    /// <summary>SHA-256 of the --patch file (of a series: of its patches' digests in order), null with --with-kernel.</summary>
     public string? PatchSha256 { get; init; }
+
+    /// <summary>The series under test as applied, in order: each patch's label (file, mbox message, commit) and SHA-256.</summary>
+    public IReadOnlyList<Kernels.AppliedPatch> Patches { get; init; } = [];
 
     /// <summary>When --resume continued this validation.</summary>
     public IReadOnlyList<DateTimeOffset> Resumed { get; init; } = [];
@@ -167,6 +173,7 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             Filesystems = request.Filesystems.Select(f => f.Name).ToArray(),
             Cases = request.Cases.Select(c => new ValidationCase(c.Name, RunExecutor.Sha256(c.SourceFile), c.Workload.Seed)).ToArray(),
             PatchSha256 = request.PatchSha256,
+            Patches = request.Patches,
         };
         RunFolder folder;
         ValidationRecord record;

@@ -94,6 +94,7 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
                 .RunAsync(range, fs.Name, @case.Name, policy, runner, commandLine, cancellationToken);
             RunLock.Drop(Path.GetDirectoryName(path)!);
             DeleteScratch(cacheDir, record.RunId);
+            await Reports.ReportWriter.WritePagesAfterCommandAsync(Path.GetDirectoryName(path)!, Reports.BisectReport.WriteAsync, stderr, stderr);
             stdout.Write(BisectTable.Render(record));
             stdout.WriteLine($"results: {path}");
             return BisectDriver.ExitCode(record.End);

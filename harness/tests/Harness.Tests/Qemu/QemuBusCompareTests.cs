@@ -30,7 +30,7 @@ public sealed class QemuBusCompareTests(DebianKernelFixture debian) : IDisposabl
 
         var code = await new CliApp(stdout, stderr, TimeProvider.System).RunAsync(
             ["compare", "--kernel", "debian-6.1-cloud", "--kernels-dir", Path.Combine(RepoPaths.Root, "kernels"),
-             "--setup", "ext4-nvme,ext4-scsi-512e", "--case", "tiny", "--repeats", "1", "--jobs", "1",
+             "--setups", Path.Combine(RepoPaths.Root, "cases", "setups", "setups.yaml"), "--setup", "ext4-nvme,ext4-scsi-512e", "--case", "tiny", "--repeats", "1", "--jobs", "1",
              "--cases-dir", RepoPaths.Cases, "--agent", TestAgent.AotPath(DebianKernelFixture.CacheRoot),
              "--cache", DebianKernelFixture.CacheRoot, "--results", results],
             CancellationToken.None);

@@ -529,7 +529,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 throw new InputException(new InputProblem(spec.SourceFile, 0, 0, "source", "not built from source; use 'harness kernels fetch'"));
             try
             {
-                var built = await new KernelBuilder(CacheDir(parse.GetValue(cacheBuild)), stderr).BuildDetailedAsync(spec, cancellationToken, parse.GetValue(patch));
+                // Live progress (files compiled of the estimate, ETA) on a terminal, plain lines otherwise.
+                var built = await Terminal.LiveProgress.RunAsync(stderr, progress => new KernelBuilder(CacheDir(parse.GetValue(cacheBuild)), progress).BuildDetailedAsync(spec, cancellationToken, parse.GetValue(patch)));
                 stdout.WriteLine($"{spec.Name}: {built.Release} ({built.Origin})");
                 stdout.WriteLine($"  image: {built.BzImage}");
                 stdout.WriteLine($"  {(built.Cached ? "cached" : $"built in {built.BuildSeconds:F0} s")}; log: {built.BuildLog}");

@@ -104,18 +104,39 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             // A case that cannot fit the test disk is bad input, before any kernel is built.
             CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
+            ValidationRecord record;
+            string path;
             try
             {
-                var provider = new KernelProvider(cacheDir, stderr);
+                // Live progress on a terminal (kernel builds, boots, each look's guest cells), plain lines otherwise.
+                (record, path) = await Terminal.LiveProgress.RunAsync(stderr, ValidateAsync);
+            }
+            catch (MachineException e)
+            {
+                stderr.WriteLine($"harness: validate: {e.Message}");
+                return CliApp.ExitInfrastructure;
+            }
+            if (given.GetValue(json)) JsonOutput.Write(stdout, record);
+            else
+            {
+                stdout.Write(ValidationTable.Render(record));
+                stdout.WriteLine($"results: {path}");
+            }
+            await Reports.ReportWriter.WriteAfterCommandAsync(path, given.GetValue(json) ? stderr : stdout, stderr);
+            return ExitCode(record);
+
+            async Task<(ValidationRecord, string)> ValidateAsync(TextWriter progress)
+            {
+                var provider = new KernelProvider(cacheDir, progress);
                 var without = await provider.GetAsync(withoutSpec, cancellationToken);
                 var with = parse.GetValue(patch) is { } patchFile
                     ? await provider.GetAsync(withoutSpec, cancellationToken, patchFile) with { Name = withoutSpec.Name + "+" + Path.GetFileNameWithoutExtension(patchFile) }
                     : await provider.GetAsync(withSpec, cancellationToken);
                 var controlImage = controlSpec is null ? null : await provider.GetAsync(controlSpec, cancellationToken);
 
-                var setup = qemu.Setup(parse, cacheDir, stderr);
+                var setup = qemu.Setup(parse, cacheDir, progress);
                 async Task<ValidationSide> Side(string label, KernelImage image) =>
-                    new(label, image, new QemuMachine(await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken), stderr));
+                    new(label, image, new QemuMachine(await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken), progress));
                 var request = new ValidationRequest(
                     await Side("without", without), await Side("with", with),
                     controlImage is null ? null : await Side("control", controlImage),
@@ -129,21 +150,8 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                     ResumeFrom = given.GetValue(resume),
                 };
                 // Runs killed earlier left QEMUs, images and work folders: release them first.
-                await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
-                var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
-                if (given.GetValue(json)) JsonOutput.Write(stdout, record);
-                else
-                {
-                    stdout.Write(ValidationTable.Render(record));
-                    stdout.WriteLine($"results: {path}");
-                }
-                await Reports.ReportWriter.WriteAfterCommandAsync(path, given.GetValue(json) ? stderr : stdout, stderr);
-                return ExitCode(record);
-            }
-            catch (MachineException e)
-            {
-                stderr.WriteLine($"harness: validate: {e.Message}");
-                return CliApp.ExitInfrastructure;
+                await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), progress, cancellationToken);
+                return await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, progress).RunAsync(request, cancellationToken);
             }
         });
         return command;

@@ -27,8 +27,12 @@ public static class LiveProgress
     /// <summary>The live rendering on a given console (tests drive it on a recorded one).</summary>
     public static Task<T> RunAsync<T>(IAnsiConsole console, Func<TextWriter, Task<T>> work) =>
         console.Progress().AutoClear(true).HideCompleted(true)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new KnownPercentageColumn(), new SpinnerColumn(Spinner.Known.Dots))
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = BarWidth }, new KnownPercentageColumn(), new SpinnerColumn(Spinner.Known.Dots))
             .StartAsync(context => work(new LiveWriter(console, context)));
+
+    // Bar, percentage and spinner take about this many columns; descriptions get the rest of the line.
+    private const int BarWidth = 20;
+    private const int OtherColumns = BarWidth + 12;
 
     /// <summary>The percentage of work with a known total; nothing for the status line and work without one.</summary>
     private sealed class KnownPercentageColumn : ProgressColumn
@@ -88,7 +92,7 @@ public static class LiveProgress
                 task.Value = progress.Done;
                 var eta = progress.Eta is { } e ? $", ETA {WorkProgress.Span(e)}" : "";
                 var count = progress.Total is { } t ? $"{progress.Done}/{t}" : $"{progress.Done}";
-                task.Description = Markup.Escape(Shorten($"{key}: {count} {progress.Unit}, {WorkProgress.Span(progress.Elapsed)}{eta}", 90));
+                task.Description = Markup.Escape(Shorten($"{key}: {count} {progress.Unit}{(eta.Length > 0 ? eta : $", {WorkProgress.Span(progress.Elapsed)}")}", Room));
                 if (progress.Finished)
                 {
                     task.Value = task.MaxValue;
@@ -103,8 +107,11 @@ public static class LiveProgress
             _partial.Clear();
             // Text, not markup: progress lines hold brackets and paths.
             _console.Write(new Text(line + "\n"));
-            _status.Description = Markup.Escape(Shorten(line.Trim(), 100));
+            _status.Description = Markup.Escape(Shorten(line.Trim(), Room));
         }
+
+        // A description wider than the line would push the bar off it: shortened to fit the terminal.
+        private int Room => Math.Max(24, _console.Profile.Width - OtherColumns);
 
         private static string Shorten(string text, int max) => text.Length > max ? text[..(max - 3)] + "..." : text;
     }

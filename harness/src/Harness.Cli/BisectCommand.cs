@@ -102,6 +102,7 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
                 .RunAsync(range, fs.Name, @case.Name, policy, runner, commandLine, cancellationToken);
             RunLock.Drop(Path.GetDirectoryName(path)!);
             DeleteScratch(cacheDir, record.RunId);
+            await Reports.ReportWriter.WritePagesAfterCommandAsync(Path.GetDirectoryName(path)!, Reports.BisectReport.WriteAsync, stderr, stderr);
             stdout.Write(BisectTable.Render(record));
             if (seriesSpec is not null && record is { End: BisectionEnd.Culprit, Culprit: { } culprit } && range.IndexOf(culprit.Sha) is > 0 and var at)
                 await ChangelogAsync(seriesSpec, range.Commits[at - 1], range.Commits[at], fs.Name, cacheDir, Path.GetDirectoryName(path)!, cancellationToken);

@@ -527,7 +527,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             spec = await patch.ApplyAsync(parse, spec, CacheDir(parse.GetValue(cacheBuild)), cancellationToken);
             try
             {
-                var built = await new KernelBuilder(CacheDir(parse.GetValue(cacheBuild)), stderr).BuildDetailedAsync(spec, cancellationToken);
+                // Live progress (files compiled of the estimate, ETA) on a terminal, plain lines otherwise.
+                var built = await Terminal.LiveProgress.RunAsync(stderr, progress => new KernelBuilder(CacheDir(parse.GetValue(cacheBuild)), progress).BuildDetailedAsync(spec, cancellationToken));
                 stdout.WriteLine($"{spec.Name}: {built.Release} ({built.Origin})");
                 stdout.WriteLine($"  image: {built.BzImage}");
                 stdout.WriteLine($"  {(built.Cached ? "cached" : $"built in {built.BuildSeconds:F0} s")}; log: {built.BuildLog}");

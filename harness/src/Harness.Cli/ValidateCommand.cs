@@ -117,18 +117,39 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             if (series is not null && withoutSpec.Build is null)
                 throw new InputException(new InputProblem(withoutSpec.SourceFile, 0, 0, "source", "a patch under test needs a kernel built from source (debian-source or git)"));
 
+            ValidationRecord record;
+            string path;
             try
             {
-                var provider = new KernelProvider(cacheDir, stderr);
+                // Live progress on a terminal (kernel builds, boots, each look's guest cells), plain lines otherwise.
+                (record, path) = await Terminal.LiveProgress.RunAsync(stderr, ValidateAsync);
+            }
+            catch (MachineException e)
+            {
+                stderr.WriteLine($"harness: validate: {e.Message}");
+                return CliApp.ExitInfrastructure;
+            }
+            if (given.GetValue(json)) JsonOutput.Write(stdout, record);
+            else
+            {
+                stdout.Write(ValidationTable.Render(record));
+                stdout.WriteLine($"results: {path}");
+            }
+            await Reports.ReportWriter.WriteAfterCommandAsync(path, given.GetValue(json) ? stderr : stdout, stderr);
+            return ExitCode(record);
+
+            async Task<(ValidationRecord, string)> ValidateAsync(TextWriter progress)
+            {
+                var provider = new KernelProvider(cacheDir, progress);
                 var without = await provider.GetAsync(withoutSpec, cancellationToken);
                 var with = series is not null
                     ? await provider.GetAsync(withoutSpec with { Build = withoutSpec.Build!.WithSeries(series) }, cancellationToken) with { Name = withoutSpec.Name + "+" + series.ShortName }
                     : await provider.GetAsync(withSpec, cancellationToken);
                 var controlImage = controlSpec is null ? null : await provider.GetAsync(controlSpec, cancellationToken);
 
-                var setup = qemu.Setup(parse, cacheDir, stderr);
+                var setup = qemu.Setup(parse, cacheDir, progress);
                 async Task<ValidationSide> Side(string label, KernelImage image) =>
-                    new(label, image, new QemuMachine(await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken), stderr));
+                    new(label, image, new QemuMachine(await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken), progress));
                 var request = new ValidationRequest(
                     await Side("without", without), await Side("with", with),
                     controlImage is null ? null : await Side("control", controlImage),
@@ -143,21 +164,8 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                     ResumeFrom = given.GetValue(resume),
                 };
                 // Runs killed earlier left QEMUs, images and work folders: release them first.
-                await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
-                var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
-                if (given.GetValue(json)) JsonOutput.Write(stdout, record);
-                else
-                {
-                    stdout.Write(ValidationTable.Render(record));
-                    stdout.WriteLine($"results: {path}");
-                }
-                await Reports.ReportWriter.WriteAfterCommandAsync(path, given.GetValue(json) ? stderr : stdout, stderr);
-                return ExitCode(record);
-            }
-            catch (MachineException e)
-            {
-                stderr.WriteLine($"harness: validate: {e.Message}");
-                return CliApp.ExitInfrastructure;
+                await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), progress, cancellationToken);
+                return await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, progress).RunAsync(request, cancellationToken);
             }
         });
         return command;

@@ -10,6 +10,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using CliWrap;
 using Harness.Machines;
+using Harness.Progress;
 using Harness.Yaml;
 
 namespace Harness.Kernels;
@@ -74,7 +75,7 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
             await RunAsync("git", ["reset", "-q", "--hard"], tree, cancellationToken);
             await series.ApplyAsync(tree, progress, cancellationToken);
             await ConfigureAsync(tree, build, log, cancellationToken);
-            await MakeAsync(tree, spec.Name, log, cancellationToken);
+            await MakeAsync(tree, spec.Name, log, BuildEstimate.For(tree, Images, sourceId), cancellationToken);
             var release = (await RunAsync("make", ["-s", "kernelrelease"], tree, cancellationToken)).Trim();
             var image = Path.Combine(folder, "bzImage");
             File.Copy(Path.Combine(tree, "arch", "x86", "boot", "bzImage"), image, overwrite: true);
@@ -270,7 +271,7 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
             .Select(l => l.Split('=')[0]).ToArray();
     }
 
-    private async Task MakeAsync(string tree, string name, string log, CancellationToken cancellationToken)
+    private async Task MakeAsync(string tree, string name, string log, BuildEstimate estimate, CancellationToken cancellationToken)
     {
         var cores = jobs ?? Environment.ProcessorCount;
         var args = new List<string> { $"-j{cores}", "bzImage", "KBUILD_BUILD_TIMESTAMP=harness", "KBUILD_BUILD_USER=harness", "KBUILD_BUILD_HOST=harness" };
@@ -283,6 +284,8 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         }
         var compiled = 0;
         var clock = Stopwatch.StartNew();
+        WorkProgress Report(int files, TimeSpan elapsed) =>
+            new($"  building {name}", "files compiled", files, estimate.Files is { } n ? Math.Max(n, files) : null, elapsed) { Estimate = estimate.Source };
         var lastReport = TimeSpan.Zero;
         await using var logStream = new StreamWriter(log, append: true);
         var tail = new Queue<string>();
@@ -294,19 +297,22 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
                 tail.Enqueue(line);
                 if (tail.Count > 40) tail.Dequeue();
                 if (line.StartsWith("  CC", StringComparison.Ordinal)) compiled++;
-                if (clock.Elapsed - lastReport > TimeSpan.FromSeconds(15))
+                // Live: a few redraws a second; plain: a line every 15 s, so a CI log stays readable.
+                var live = WorkProgressWriter.IsLive(progress);
+                if (clock.Elapsed - lastReport > (live ? TimeSpan.FromMilliseconds(250) : TimeSpan.FromSeconds(15)))
                 {
                     lastReport = clock.Elapsed;
-                    progress.WriteLine($"  building {name}: {compiled} files compiled, {clock.Elapsed.TotalMinutes:F1} min (log: {log})");
+                    WorkProgressWriter.Report(progress, Report(compiled, clock.Elapsed));
                 }
             }
         }
-        progress.WriteLine($"  make -j{cores} bzImage in {tree}");
+        progress.WriteLine($"  make -j{cores} bzImage in {tree} (log: {log}; expected: {estimate.Source})");
         var result = await Cli.Wrap("make").WithArguments(args).WithWorkingDirectory(tree).WithEnvironmentVariables(env)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(Line)).WithStandardErrorPipe(PipeTarget.ToDelegate(Line))
             .WithValidation(CommandResultValidation.None).ExecuteAsync(cancellationToken);
         if (result.ExitCode != 0)
             throw new MachineException($"kernel build of {name} failed (make exited {result.ExitCode}); log: {log}\n{string.Join('\n', tail)}");
+        if (WorkProgressWriter.IsLive(progress)) WorkProgressWriter.Report(progress, Report(compiled, clock.Elapsed) with { Finished = true });
         progress.WriteLine($"  built {name}: {compiled} files compiled in {clock.Elapsed.TotalSeconds:F0} s");
     }
 

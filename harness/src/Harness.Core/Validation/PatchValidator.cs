@@ -345,11 +345,27 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             if (request.Control is { } c && plan.Look == 1) Add(c, plan.With, 0);
 
             var results = new CellResult?[cells.Count];
+            // A live terminal shows the look as a bar of guest cells done; a plain log gets the look's line at its end.
+            var lookClock = System.Diagnostics.Stopwatch.StartNew();
+            var cellsDone = 0;
+            Progress.WorkProgress Look(bool finished = false) =>
+                new($"  {fs.Name}/{@case.Name} look {plan.Look}", "guest cells", cellsDone, cells.Count, lookClock.Elapsed)
+                {
+                    Estimate = $"{cells.Sum(c => c.Repeats)} repeats over {cells.Count} guests", Finished = finished,
+                };
+            async Task RunOneAsync(int i)
+            {
+                results[i] = await RunCellAsync(folder, cells[i].Side, MachineFor(cells[i].Side, cells[i].Guest), fs, @case, plan.Look, cells[i].Guest, cells[i].Repeats, cells[i].First, request.WorkDirectory, request.ResumeFrom is not null, token);
+                Interlocked.Increment(ref cellsDone);
+                Progress.WorkProgressWriter.Report(_progress, Look(), plainLine: false);
+            }
+            Progress.WorkProgressWriter.Report(_progress, Look(), plainLine: false);
             if (request.Parallel)
-                await Task.WhenAll(cells.Select(async (cell, i) => results[i] = await RunCellAsync(folder, cell.Side, MachineFor(cell.Side, cell.Guest), fs, @case, plan.Look, cell.Guest, cell.Repeats, cell.First, request.WorkDirectory, request.ResumeFrom is not null, token)));
+                await Task.WhenAll(Enumerable.Range(0, cells.Count).Select(RunOneAsync));
             else
                 for (var i = 0; i < cells.Count; i++)
-                    results[i] = await RunCellAsync(folder, cells[i].Side, MachineFor(cells[i].Side, cells[i].Guest), fs, @case, plan.Look, cells[i].Guest, cells[i].Repeats, cells[i].First, request.WorkDirectory, request.ResumeFrom is not null, token);
+                    await RunOneAsync(i);
+            Progress.WorkProgressWriter.Report(_progress, Look(finished: true), plainLine: false);
             // The control runs in the first look only: its guests power off now.
             if (request.Control is { } ctl && plan.Look == 1) await ReleaseAsync(side => side == ctl);
 

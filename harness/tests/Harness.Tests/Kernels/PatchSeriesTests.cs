@@ -254,7 +254,7 @@ public sealed class PatchSeriesTests : IDisposable
     [Fact]
     public async Task The_reference_patches_apply_as_one_mbox_to_the_linux_6_1_source()
     {
-        // The cached linux-source-6.1 tree (made once per cache; CI's validate test needs it anyway), only read:
+        // The cached linux-source-6.1 tree (made once per cache; CI's validate test needs it anyway), only read (its pristine commit):
         // the files the patches touch are copied into a small tree and the mbox applied there.
         var spec = new KernelCatalog(Path.Combine(RepoPaths.Root, "kernels")).Find("linux-6.1");
         var source = await new KernelBuilder(DebianKernelFixture.CacheRoot, TextWriter.Null).SourceTreeAsync(spec, CancellationToken.None);
@@ -267,7 +267,10 @@ public sealed class PatchSeriesTests : IDisposable
         foreach (var file in touched)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(small, file))!);
-            File.Copy(Path.Combine(source, file), Path.Combine(small, file));
+            // From the tree's commit, not its working files: the shared tree holds whatever series the last build applied.
+            var shown = await CliWrap.Cli.Wrap("git").WithArguments(["-C", source, "show", $"HEAD:{file}"])
+                .WithStandardOutputPipe(CliWrap.PipeTarget.ToFile(Path.Combine(small, file))).WithValidation(CommandResultValidation.None).ExecuteAsync();
+            Assert.Equal(0, shown.ExitCode);
         }
         await Git(small, "init", "-q");
         await Git(small, "add", "-A");

@@ -113,8 +113,10 @@ public static class NightlyBaseline
         catch (RecordFormatException e) { throw Bad(e.Message); }
         if (record.PlanName != planName) throw Bad($"{path} is a nightly of plan '{record.PlanName}', not '{planName}'");
         if (record.PlanSha256 != planSha256)
-            throw Bad($"{path} ran another version of plan '{planName}' (content hash {record.PlanSha256[..12]}, this plan {planSha256[..12]}): its cells may differ; only the same plan is a baseline");
+            throw Bad($"{path} ran another version of plan '{planName}' (content hash {Short(record.PlanSha256)}, this plan {Short(planSha256)}): its cells may differ; only the same plan is a baseline");
         if (!record.Complete) throw Bad($"{path}: nightly {record.NightlyId} did not finish (interrupted); it cannot be a baseline");
         return (record, System.IO.Path.GetFullPath(path));
     }
+
+    private static string Short(string sha) => sha.Length > 12 ? sha[..12] : sha;
 }

@@ -208,9 +208,18 @@ public sealed class NightlyCommand(TextWriter stdout, TextWriter stderr, TimePro
         }
         foreach (var fs in plan.Filesystems)
             if (QemuDisk.Problem(fs.Geometry) is { } g) throw new MachineException($"setup {fs.CellName}: {g}");
-        var image = await new KernelProvider(cacheDir, stderr).GetAsync(k.Spec, cancellationToken);
+        var spec = k.Spec;
+        string? commit = null;
+        if (spec.Source is GitTree tree)
+        {
+            // The ref is resolved once and that commit is built, so a branch that moves during the build
+            // cannot make the recorded identity differ from what ran.
+            commit = await GitRange.ResolveRefAsync(tree.Repository, tree.Ref, "git", cancellationToken);
+            spec = spec with { Source = tree with { Ref = commit } };
+        }
+        var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);
         var identity = new NightlyKernel(k.Name, k.BisectWith, $"{image.Origin} {image.Release}", image.Release, image.Origin);
-        switch (k.Spec.Source)
+        switch (spec.Source)
         {
             case DebianPackageSource debian:
                 // KernelFetcher's origin is "debian <package> <version>".
@@ -218,8 +227,7 @@ public sealed class NightlyCommand(TextWriter stdout, TextWriter stderr, TimePro
                 identity = identity with { Identity = $"{parts[1]}={parts[2]}", Package = parts[1], Version = parts[2], PackagePattern = debian.PackagePattern };
                 break;
             case GitTree git:
-                var commit = await GitRange.ResolveRefAsync(git.Repository, git.Ref, "git", cancellationToken);
-                identity = identity with { Identity = commit, Tree = git.Repository, Commit = commit };
+                identity = identity with { Identity = commit!, Tree = git.Repository, Commit = commit };
                 break;
         }
         var options = await qemuOptions.PrepareAsync(parse, qemuSetup, image, plan.Filesystems, parse.GetValue<string?>("--agent"), imageBytes, cancellationToken);

@@ -21,6 +21,7 @@ using Harness.Yaml;
 
 namespace Harness.Cli;
 
+/// <summary>`harness nightly`: the plan's matrix, the comparison with the baseline, and the bisections it starts.</summary>
 public sealed class NightlyCommand(TextWriter stdout, TextWriter stderr, TimeProvider time, Func<BisectSetup, CancellationToken, Task<IBisectStepRunner>>? runnerFactory = null)
 {
     public Command Create(CancellationToken cancellationToken)

@@ -12,6 +12,7 @@ namespace Harness.Nightly;
 /// <summary>What a bisection of one regressed cell needs: the kernels of both nights, the cell, and the range.</summary>
 public sealed record NightlyBisectTarget(NightlyKernel Baseline, NightlyKernel Tonight, NightlyCell Cell, GitRange Range);
 
+/// <summary>Starts a bisection for every regressed cell whose kernel changed, through <see cref="BisectDriver"/>.</summary>
 public sealed class NightlyBisector(
     ResultStore store,
     BisectionPolicy policy,

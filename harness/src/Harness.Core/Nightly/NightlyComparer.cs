@@ -8,6 +8,7 @@ using Harness.Verdicts;
 
 namespace Harness.Nightly;
 
+/// <summary>Tonight's cells against the baseline's, by validate's rules; the nightly's exit code.</summary>
 public static class NightlyComparer
 {
     /// <summary>The nightly word for a validate verdict: NO CHANGE and NOT REPRODUCED are both SAME.</summary>

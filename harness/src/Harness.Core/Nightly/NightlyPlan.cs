@@ -62,6 +62,7 @@ public sealed record NightlyPlan(
     public VerdictPolicy Policy => new(Alpha: Alpha, BatchSize: Repeats, MaxResidual: MaxResidual, MaxRunsPerSide: Repeats, Guests: Guests, Pairs: Math.Max(1, Cells));
 }
 
+/// <summary>Reads nightly plans into <see cref="NightlyPlan"/>, resolving kernels, filesystems or setups, and cases by name.</summary>
 public static class NightlyPlanLoader
 {
     private static readonly string[] BisectWords = ["auto", "none", "package-series", "git"];

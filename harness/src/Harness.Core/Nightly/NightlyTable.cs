@@ -5,6 +5,7 @@ using Harness.Results;
 
 namespace Harness.Nightly;
 
+/// <summary>Renders a nightly record as the table the command prints.</summary>
 public static class NightlyTable
 {
     public static string Render(NightlyRecord record)

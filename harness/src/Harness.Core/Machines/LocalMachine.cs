@@ -205,7 +205,14 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         if (armed is not null) spec = spec with { DirtyBytes = 0 };
         AgentReport write;
         var phases = new PhaseTimer();
-        if (armed is not null) await armed.ApplyAsync(new FaultContext(image!.ImagePath, plan, []), cancellationToken);
+        if (armed is not null)
+        {
+            // Metadata left dirty by the last iteration or the remount must reach the disk before it starts
+            // failing: written back inside the window, it fails asynchronously and the filesystem answers the
+            // agent's next metadata change (its unlink) with EIO, an error the fault is not about.
+            await HostCommand.RunAsync("sync", ["-f", directory], cancellationToken);
+            await armed.ApplyAsync(new FaultContext(image!.ImagePath, plan, []), cancellationToken);
+        }
         try
         {
             write = await options.Agent.RunAsync(new AgentRequest(AgentPhase.Write, directory, CellRequest.TargetFile, spec, i, DropCaches: false), scratch, cancellationToken);

@@ -357,6 +357,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     ResumeFrom = given.GetValue(resume),
                 },
                 cancellationToken));
+            // The swarm machine removes its service and image after the last cell's records: wait for it.
+            if (target is IAsyncDisposable disposable) await disposable.DisposeAsync();
             if (given.GetValue(json)) JsonOutput.Write(stdout, summary.Record);
             else
             {

@@ -121,7 +121,7 @@ public static class SwarmImage
                 }
                 await AddTextAsync(tar, "harness-run/plan.json", JsonSerializer.Serialize(plan, SwarmPlan.Json), cancellationToken);
             }
-            progress.WriteLine($"swarm: building image {tag} FROM {runnerTag} ({Yaml.ByteSize.Format(new FileInfo(context).Length)} context: .NET {payload.RuntimeVersion}, harness, kernel, initramfs, {shards.Sum(s => s.Count)} case file(s), plan)");
+            progress.WriteLine($"swarm: building image {tag} FROM {runnerTag} ({new FileInfo(context).Length / 1e6:F0} MB context: .NET {payload.RuntimeVersion}, harness, kernel, initramfs, {shards.Sum(s => s.Count)} case file(s), plan)");
             string? error = null;
             await using (var stream = File.OpenRead(context))
             {

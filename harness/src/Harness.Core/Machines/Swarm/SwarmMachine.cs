@@ -34,7 +34,7 @@ public sealed record SwarmSettings(int Shards, int MaxConcurrent, int ExpectedCe
     public TimeSpan Quiet { get; init; } = TimeSpan.FromSeconds(1.5);
 }
 
-public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOptions options, SwarmPayload payload, SwarmSettings settings, TextWriter progress) : IMachine
+public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOptions options, SwarmPayload payload, SwarmSettings settings, TextWriter progress) : IMachine, IAsyncDisposable
 {
     /// <summary>The command that makes this engine a single-node swarm (the fix printed when it is not in one).</summary>
     public const string InitCommand = "docker swarm init --advertise-addr 127.0.0.1";
@@ -78,6 +78,8 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
             return $"the engine at {engine.Endpoint} is a swarm worker; point DOCKER_HOST at a manager (`docker node ls` on one lists them)";
         if (await RunnerImage.InspectAsync(engine.Client, runnerTag, cancellationToken) is null) return $"the engine has no image {runnerTag}";
         await RemoveLeftoversAsync(engine.Client, progress, cancellationToken);
+        // Task containers carry the owner label too: those of a killed harness whose service is gone.
+        await DockerQemuRuntime.RemoveLeftoversAsync(engine.Client, progress, cancellationToken);
         return null;
     }
 
@@ -366,14 +368,22 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
         }
     }
 
-    /// <summary>Removes a service and waits (up to 60 s) until its containers are gone; never the caller's token.</summary>
+    /// <summary>
+    /// Removes a service and then its task containers on this node: the engine (20.10) keeps the exited
+    /// containers of a job's tasks after the service is gone. Never the caller's token (this runs on the way out).
+    /// </summary>
     public static async Task RemoveServiceAsync(DockerClient client, string id)
     {
         try { await client.Swarm.RemoveServiceAsync(id, CancellationToken.None); }
-        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound) { return; }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound) { /* gone already; its containers may not be */ }
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60) && (await ContainersOfAsync(client, id)).Count > 0)
+        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var left = await ContainersOfAsync(client, id);
+            if (left.Count == 0) return;
+            foreach (var c in left) await DockerQemuRuntime.RemoveAsync(client, c.ID);
             await Task.Delay(250);
+        }
     }
 
     /// <summary>The task containers of a service on this engine's node (swarm labels them with the service id).</summary>
@@ -415,6 +425,17 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
             try { await client.Images.DeleteImageAsync(image.ID, new ImageDeleteParameters { Force = true }, cancellationToken); }
             catch (DockerApiException) { /* in use by a service being removed: the next run takes it */ }
         }
+    }
+
+    /// <summary>
+    /// Waits for the job's end: the last cell's records can be written while the service and the image are
+    /// still being removed, and the harness must not exit before they are (nor on Ctrl-C).
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        Task? launcher;
+        lock (_lock) launcher = _launcher;
+        if (launcher is not null) await launcher;
     }
 
     private sealed class PendingCell(CellRequest request)

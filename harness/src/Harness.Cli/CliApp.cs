@@ -292,6 +292,11 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
             // Docker first: a missing engine is found in a second (exit 3 with the fix), before any kernel work.
             using var docker = machineKind is "docker" or "swarm" ? await DockerEngine.ConnectAsync(null, cancellationToken) : null;
+            if (machineKind == "swarm" && await Harness.Machines.Swarm.SwarmMachine.SwarmProblemAsync(docker!, cancellationToken) is { } swarmProblem)
+            {
+                stderr.WriteLine($"harness: swarm machine: {swarmProblem}");
+                return ExitInfrastructure;
+            }
             IMachine target;
             int jobCount;
             if (machineKind == "local")

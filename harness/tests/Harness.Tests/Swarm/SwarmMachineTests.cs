@@ -31,6 +31,8 @@ public sealed class SwarmMachineTests(DockerEngineFixture docker, DebianKernelFi
     /// <summary>What the machine said before the swarm existed (only when this class had to make one).</summary>
     private string? _outsideSwarm;
 
+    private HarnessResult? _outsideSwarmCli;
+
     private static string Cache => DebianKernelFixture.CacheRoot;
 
     public async Task InitializeAsync()
@@ -38,6 +40,9 @@ public sealed class SwarmMachineTests(DockerEngineFixture docker, DebianKernelFi
         var state = await docker.Engine.SwarmStateAsync(CancellationToken.None);
         if (state == "active") return;
         _outsideSwarm = await Machine(await OptionsAsync("ext4"), 1, null).CheckAsync(CancellationToken.None);
+        _outsideSwarmCli = await HarnessProcess.Command(["run", "--machine", "swarm", "--fs", "ext4", "--case", "tiny", "--results", Path.Combine(_scratch, "cli")], Cache)
+            .WithEnvironmentVariables(e => e.Set("DOCKER_HOST", docker.Engine.Endpoint))
+            .ExecuteBufferedAsyncFor(TimeSpan.FromMinutes(2));
         // Not 2377: a swarm another engine on this host runs may hold it.
         await docker.Engine.Client.Swarm.InitSwarmAsync(new SwarmInitParameters { AdvertiseAddr = "127.0.0.1", ListenAddr = "127.0.0.1:2378" }, CancellationToken.None);
         _madeSwarm = true;
@@ -62,8 +67,14 @@ public sealed class SwarmMachineTests(DockerEngineFixture docker, DebianKernelFi
     [Fact]
     public async Task Small_matrix_runs_as_a_replicated_job_every_cell_checked_and_a_damaged_shard_is_retried_once_then_ERROR()
     {
+        // Only observable when the engine was not in a swarm before this class (CI's fresh engine; here, after `docker swarm leave`).
         if (_outsideSwarm is not null)
+        {
             Assert.Contains("is not in a swarm (state inactive); make it a single-node swarm: `docker swarm init --advertise-addr 127.0.0.1`", _outsideSwarm);
+            Assert.True(_outsideSwarmCli!.ExitCode == 3, _outsideSwarmCli.ToString());
+            Assert.Equal($"harness: swarm machine: the engine at {docker.Engine.Endpoint} is not in a swarm (state inactive); make it a single-node swarm: `docker swarm init --advertise-addr 127.0.0.1`",
+                _outsideSwarmCli.Stderr.Trim());
+        }
         Assert.NotNull(kernel.Kernel);
         var filesystems = new[] { "ext4", "xfs", "btrfs" };
         var options = await OptionsAsync(filesystems);

@@ -66,7 +66,8 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
         };
     }
 
-    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    /// <summary>Why this engine cannot take a swarm job (API too old, not in a swarm, a worker), with the fix; null when it can.</summary>
+    public static async Task<string?> SwarmProblemAsync(DockerEngine engine, CancellationToken cancellationToken)
     {
         if (engine.ApiVersion < DockerEngine.MinimumApi)
             return $"the engine at {engine.Endpoint} speaks API {engine.Version.APIVersion}; swarm jobs need {DockerEngine.MinimumApi} (Docker 20.10 or newer)";
@@ -76,6 +77,12 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
             return $"the engine at {engine.Endpoint} is not in a swarm (state {state}); make it a single-node swarm: `{InitCommand}`";
         if (info.Swarm?.ControlAvailable != true)
             return $"the engine at {engine.Endpoint} is a swarm worker; point DOCKER_HOST at a manager (`docker node ls` on one lists them)";
+        return null;
+    }
+
+    public async Task<string?> CheckAsync(CancellationToken cancellationToken)
+    {
+        if (await SwarmProblemAsync(engine, cancellationToken) is { } problem) return problem;
         if (await RunnerImage.InspectAsync(engine.Client, runnerTag, cancellationToken) is null) return $"the engine has no image {runnerTag}";
         await RemoveLeftoversAsync(engine.Client, progress, cancellationToken);
         // Task containers carry the owner label too: those of a killed harness whose service is gone.

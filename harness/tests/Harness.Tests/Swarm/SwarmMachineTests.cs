@@ -126,4 +126,43 @@ public sealed class SwarmMachineTests(DockerEngineFixture docker, DebianKernelFi
         var images = await docker.Engine.Client.Images.ListImagesAsync(new ImagesListParameters { All = true }, CancellationToken.None);
         Assert.DoesNotContain(images, i => i.RepoTags?.Any(t => t.StartsWith($"harness-swarm:{Environment.ProcessId}-", StringComparison.Ordinal)) == true);
     }
+
+    [Fact]
+    public async Task Cancel_while_the_job_runs_removes_the_service_its_containers_and_the_image()
+    {
+        var options = await OptionsAsync("ext4");
+        using var cancel = new CancellationTokenSource();
+        // Cancel as soon as a task runs: the guest is booting inside it.
+        var progress = new LineWatcher(line => { if (line.Contains(" running", StringComparison.Ordinal) && line.StartsWith("swarm: shard", StringComparison.Ordinal)) cancel.Cancel(); });
+        var machine = Machine(options, 1, null, progress);
+        Assert.Null(await machine.CheckAsync(CancellationToken.None));
+
+        RunSummary summary;
+        await using (machine)
+        {
+            summary = await new RunExecutor(machine, new ResultStore(Path.Combine(_scratch, "results")), TimeProvider.System, TextWriter.Null).RunAsync(
+                new RunRequest([FilesystemCatalog.Find("ext4")], [new CaseCatalog(RepoPaths.Cases).Find("tiny")], 1, Path.Combine(_scratch, "work"), "test", Jobs: 1),
+                cancel.Token);
+        }
+
+        Assert.True(cancel.IsCancellationRequested, $"no task ever ran:\n{progress}");
+        Assert.True(summary.Record.Interrupted);
+        Assert.NotNull(machine.ServiceId);
+        Assert.Empty(await SwarmMachine.ServicesAsync(docker.Engine.Client, Environment.ProcessId, CancellationToken.None));
+        Assert.Empty(await SwarmMachine.ContainersOfAsync(docker.Engine.Client, machine.ServiceId!));
+        var images = await docker.Engine.Client.Images.ListImagesAsync(new ImagesListParameters { All = true }, CancellationToken.None);
+        Assert.DoesNotContain(images, i => i.RepoTags?.Any(t => t.StartsWith($"harness-swarm:{Environment.ProcessId}-", StringComparison.Ordinal)) == true);
+    }
+
+    /// <summary>A progress writer that hands every complete line to a callback.</summary>
+    private sealed class LineWatcher(Action<string> onLine) : StringWriter
+    {
+        private readonly Lock _lock = new();
+
+        public override void WriteLine(string? value)
+        {
+            lock (_lock) base.WriteLine(value);
+            onLine(value ?? "");
+        }
+    }
 }

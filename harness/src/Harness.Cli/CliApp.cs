@@ -93,6 +93,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(new BenchCommand(stdout, time).Create(cancellationToken));
         root.Subcommands.Add(new DockerCommand(stdout, stderr).Create(cancellationToken));
         root.Subcommands.Add(new DockerCommand(stdout, stderr).Doctor(cancellationToken));
+        root.Subcommands.Add(new SwarmCommand(stdout, stderr).Task(cancellationToken));
         root.Subcommands.Add(new ExploreCommand(stdout, stderr, time).Create(cancellationToken));
         var reports = new ReportCommand(stdout, stderr);
         root.Subcommands.Add(reports.CreateReport(cancellationToken));
@@ -196,7 +197,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
     private Command RunCommand(CancellationToken cancellationToken)
     {
-        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel), qemu (a booted --kernel) or docker (that QEMU in a container per cell)", DefaultValueFactory = _ => "local" };
+        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel), qemu (a booted --kernel), docker (that QEMU in a container per cell) or swarm (cells as shards of a Docker Swarm ReplicatedJob)", DefaultValueFactory = _ => "local" };
         var fs = new Option<string[]>("--fs")
         {
             Description = $"Filesystems, comma separated ({string.Join(", ", FilesystemCatalog.All.Select(f => f.Name))})",
@@ -238,8 +239,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             // --resume: the run's own recorded arguments rebuild the same matrix; RunExecutor checks it is the same.
             var parse = given.GetValue(resume) is { } resumeFrom ? ResumeParse(command, given, resumeFrom, resume, budget) : given;
             var machineKind = parse.GetValue(machine)!;
-            if (machineKind is not ("local" or "qemu" or "docker"))
-                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu, docker"));
+            if (machineKind is not ("local" or "qemu" or "docker" or "swarm"))
+                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu, docker, swarm"));
             var jobsValue = Bounded(parse, jobs, 1, 256, "cells at once; each needs a machine and an image");
             var repeatsValue = Bounded(parse, repeats, 1, MaxRepeats, "each iteration keeps about 3 MB of reports");
             RejectSweptOptions(SplitList(parse.GetValue(fs)).Concat(SplitList(parse.GetValue(cases))), "run");
@@ -291,7 +292,12 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             if (parse.GetValue(dir) is null) CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
             // Docker first: a missing engine is found in a second (exit 3 with the fix), before any kernel work.
-            using var docker = machineKind == "docker" ? await DockerEngine.ConnectAsync(null, cancellationToken) : null;
+            using var docker = machineKind is "docker" or "swarm" ? await DockerEngine.ConnectAsync(null, cancellationToken) : null;
+            if (machineKind == "swarm" && await Harness.Machines.Swarm.SwarmMachine.SwarmProblemAsync(docker!, cancellationToken) is { } swarmProblem)
+            {
+                stderr.WriteLine($"harness: swarm machine: {swarmProblem}");
+                return ExitInfrastructure;
+            }
             IMachine target;
             int jobCount;
             if (machineKind == "local")
@@ -315,9 +321,19 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 {
                     var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);
                     var options = await qemuOptions.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken);
-                    var runtime = docker is null ? null : await DockerSetup.RuntimeAsync(docker, cacheDir, options, stderr, cancellationToken);
-                    target = new QemuMachine(options, stderr, runtime);
-                    jobCount = jobsValue ?? QemuSetup.DefaultJobs(options);
+                    if (machineKind == "swarm")
+                    {
+                        // Every cell asks at once: the swarm machine launches them as one job; --jobs is the job's MaxConcurrent.
+                        var cellCount = filesystems.Length * selected.Length;
+                        target = await SwarmSetup.MachineAsync(docker!, cacheDir, options, cellCount, jobsValue ?? QemuSetup.DefaultJobs(options), stderr, cancellationToken);
+                        jobCount = cellCount;
+                    }
+                    else
+                    {
+                        var runtime = docker is null ? null : await DockerSetup.RuntimeAsync(docker, cacheDir, options, stderr, cancellationToken);
+                        target = new QemuMachine(options, stderr, runtime);
+                        jobCount = jobsValue ?? QemuSetup.DefaultJobs(options);
+                    }
                 }
                 catch (MachineException e)
                 {
@@ -343,6 +359,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     ResumeFrom = given.GetValue(resume),
                 },
                 cancellationToken));
+            // The swarm machine removes its service and image after the last cell's records: wait for it.
+            if (target is IAsyncDisposable disposable) await disposable.DisposeAsync();
             if (given.GetValue(json)) JsonOutput.Write(stdout, summary.Record);
             else
             {

@@ -34,7 +34,7 @@ public sealed record RunnerRecipe(
     /// the agent travels in each cell's initramfs, not in this image, so a new agent must not cost
     /// a rebuild.
     /// </summary>
-    public const int CurrentRecipeVersion = 1;
+    public const int CurrentRecipeVersion = 2;
 
     public const string Repository = "harness-runner";
 
@@ -52,8 +52,12 @@ public sealed record RunnerImageResult(string Tag, string Id, string How, double
 
 public sealed class RunnerImage(string cacheDirectory, TextWriter progress)
 {
-    /// <summary>What the container needs: QEMU (formatting and fsck stay on the host).</summary>
-    public static readonly IReadOnlyList<string> Packages = ["qemu-system-x86"];
+    /// <summary>
+    /// What the containers need: QEMU (docker machine; its formatting and fsck stay on the host), and
+    /// for docker-host, where mkfs, mount and the agent run in the container against the host's kernel,
+    /// the mkfs tools of the filesystems it tests and libaio for the NativeAOT agent.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Packages = ["qemu-system-x86", "e2fsprogs", "xfsprogs", "btrfs-progs", "libaio1"];
 
     public string Folder { get; } = Path.Combine(cacheDirectory, "docker");
 

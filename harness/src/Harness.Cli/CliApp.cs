@@ -195,7 +195,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
     private Command RunCommand(CancellationToken cancellationToken)
     {
-        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel), qemu (a booted --kernel) or docker (that QEMU in a container per cell)", DefaultValueFactory = _ => "local" };
+        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel), qemu (a booted --kernel), docker (that QEMU in a container per cell) or docker-host (a container per cell on the Docker host's own kernel)", DefaultValueFactory = _ => "local" };
         var fs = new Option<string[]>("--fs")
         {
             Description = $"Filesystems, comma separated ({string.Join(", ", FilesystemCatalog.All.Select(f => f.Name))})",
@@ -237,13 +237,15 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             // --resume: the run's own recorded arguments rebuild the same matrix; RunExecutor checks it is the same.
             var parse = given.GetValue(resume) is { } resumeFrom ? ResumeParse(command, given, resumeFrom, resume, budget) : given;
             var machineKind = parse.GetValue(machine)!;
-            if (machineKind is not ("local" or "qemu" or "docker"))
-                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu, docker"));
+            if (machineKind is not ("local" or "qemu" or "docker" or "docker-host"))
+                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu, docker, docker-host"));
             var jobsValue = Bounded(parse, jobs, 1, 256, "cells at once; each needs a machine and an image");
             var repeatsValue = Bounded(parse, repeats, 1, MaxRepeats, "each iteration keeps about 3 MB of reports");
             RejectSweptOptions(SplitList(parse.GetValue(fs)).Concat(SplitList(parse.GetValue(cases))), "run");
-            if (machineKind == "local" && parse.GetValue(patch) is not null)
-                throw new InputException(new InputProblem("--patch", 0, 0, "--patch", "works with --machine qemu only (the local machine runs the host kernel)"));
+            if (machineKind is "local" or "docker-host" && parse.GetValue(patch) is not null)
+                throw new InputException(new InputProblem("--patch", 0, 0, "--patch", $"works with --machine qemu only (the {machineKind} machine runs the host kernel)"));
+            if (machineKind == "docker-host" && parse.GetValue(dir) is not null)
+                throw new InputException(new InputProblem("--dir", 0, 0, "--dir", "works with --machine local only (docker-host formats a loop image per cell inside its container)"));
             if (parse.GetValue(dir) is { } d0 && (parse.GetValue(fault) is not null || machineKind != "local"))
                 throw new InputException(new InputProblem("--dir", 0, 0, "--dir", machineKind != "local"
                     ? "--dir and --fault work with --machine local only"
@@ -290,7 +292,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             if (parse.GetValue(dir) is null) CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
             // Docker first: a missing engine is found in a second (exit 3 with the fix), before any kernel work.
-            using var docker = machineKind == "docker" ? await DockerEngine.ConnectAsync(null, cancellationToken) : null;
+            using var docker = machineKind is "docker" or "docker-host" ? await DockerEngine.ConnectAsync(null, cancellationToken) : null;
             IMachine target;
             int jobCount;
             if (machineKind == "local")
@@ -304,10 +306,23 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     return ExitInfrastructure;
                 }
             }
+            else if (machineKind == "docker-host")
+            {
+                try
+                {
+                    target = await DockerSetup.HostMachineAsync(docker!, cacheDir, parse.GetValue(agent), imageBytes, faultInjector, stderr, cancellationToken);
+                }
+                catch (MachineException e)
+                {
+                    stderr.WriteLine($"harness: docker-host machine: {e.Message}");
+                    return ExitInfrastructure;
+                }
+                jobCount = jobsValue ?? 1;
+            }
             else
             {
                 if (parse.GetValue(dir) is not null || faultInjector is not null)
-                    throw new InputException(new InputProblem("--machine", 0, 0, "--machine", "--dir and --fault work with --machine local only"));
+                    throw new InputException(new InputProblem("--machine", 0, 0, "--machine", "--dir and --fault work with --machine local and docker-host only"));
                 var spec = new KernelCatalog(parse.GetValue(kernelsDir)!).Find(parse.GetValue(kernel)!);
                 if (parse.GetValue(patch) is { } patchFile && !File.Exists(patchFile))
                     throw new InputException(new InputProblem(patchFile, 0, 0, "--patch", "no such patch file"));

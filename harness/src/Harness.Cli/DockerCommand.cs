@@ -18,6 +18,21 @@ internal static class DockerSetup
         if (image.How != "present") progress.WriteLine($"runner image: {image.Tag} ready ({image.How}, {image.Seconds:F0} s)");
         return new DockerQemuRuntime(engine.Client, image.Tag, options, progress);
     }
+
+    /// <summary>
+    /// The docker-host machine: the runner image (built or imported when missing) and the NativeAOT
+    /// agent (the container has no .NET runtime): --agent, else $HARNESS_AGENT_AOT, else the cache's.
+    /// </summary>
+    public static async Task<DockerHostMachine> HostMachineAsync(DockerEngine engine, string cacheDir, string? agentOverride, long imageSize, Harness.Faults.IFaultInjector? fault, TextWriter progress, CancellationToken cancellationToken)
+    {
+        var candidates = new[] { agentOverride, Environment.GetEnvironmentVariable("HARNESS_AGENT_AOT"), Path.Combine(cacheDir, "agent", "harness-agent") };
+        var agent = candidates.FirstOrDefault(p => p is not null && File.Exists(p))
+            ?? throw new MachineException($"no NativeAOT agent at {Path.Combine(cacheDir, "agent", "harness-agent")} (the container has no .NET runtime); run `make agent-aot` (or pass --agent)");
+        var recipe = await RunnerImage.ResolveAsync(cancellationToken);
+        var image = await new RunnerImage(cacheDir, progress).EnsureAsync(engine.Client, recipe, rebuild: false, cancellationToken);
+        if (image.How != "present") progress.WriteLine($"runner image: {image.Tag} ready ({image.How}, {image.Seconds:F0} s)");
+        return new DockerHostMachine(engine.Client, image.Tag, new DockerHostOptions(new AgentBinary(Path.GetFullPath(agent)), imageSize, fault), progress);
+    }
 }
 
 public sealed class DockerCommand(TextWriter stdout, TextWriter stderr)

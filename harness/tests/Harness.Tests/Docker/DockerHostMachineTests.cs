@@ -141,7 +141,7 @@ public sealed class DockerHostMachineTests(DockerEngineFixture docker) : IDispos
     public async Task A_container_left_by_a_killed_harness_is_removed_by_the_next_check()
     {
         // A container labelled as the docker-host machine labels its own, owned by a pid that is gone.
-        var parameters = Machine().Parameters("ext4-seed", "/dev/null", _scratch, _scratch);
+        var parameters = Machine().Parameters("ext4-seed", "/dev/null", Directory.CreateDirectory(Path.Combine(_scratch, "w")).FullName, Directory.CreateDirectory(Path.Combine(_scratch, "a")).FullName);
         parameters.HostConfig.Devices = [];
         parameters.Labels[DockerQemuRuntime.OwnerLabel] = "999999999";
         var id = (await docker.Engine.Client.Containers.CreateContainerAsync(parameters, CancellationToken.None)).ID;

@@ -308,6 +308,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             }
             else if (machineKind == "docker-host")
             {
+                if (faultInjector is Harness.Faults.IArmedFault armed)
+                    throw new InputException(new InputProblem("--fault", 0, 0, "--fault", $"{armed.Name} keeps the journal on a second loop device and fails the data image's writes on the host; not built for docker-host: use --machine local"));
                 try
                 {
                     target = await DockerSetup.HostMachineAsync(docker!, cacheDir, parse.GetValue(agent), imageBytes, faultInjector, stderr, cancellationToken);

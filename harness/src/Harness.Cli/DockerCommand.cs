@@ -25,6 +25,9 @@ internal static class DockerSetup
     /// </summary>
     public static async Task<DockerHostMachine> HostMachineAsync(DockerEngine engine, string cacheDir, string? agentOverride, long imageSize, Harness.Faults.IFaultInjector? fault, TextWriter progress, CancellationToken cancellationToken)
     {
+        // The loop device is attached here and passed by path: the engine must run on this very host.
+        if (!engine.Endpoint.StartsWith("unix://", StringComparison.Ordinal))
+            throw new MachineException($"docker-host attaches each cell's image to a loop device on this machine and passes it to the container, so it needs the engine of this machine (a unix socket), not {engine.Endpoint}; unset DOCKER_HOST or point it at unix:///var/run/docker.sock");
         var candidates = new[] { agentOverride, Environment.GetEnvironmentVariable("HARNESS_AGENT_AOT"), Path.Combine(cacheDir, "agent", "harness-agent") };
         var agent = candidates.FirstOrDefault(p => p is not null && File.Exists(p))
             ?? throw new MachineException($"no NativeAOT agent at {Path.Combine(cacheDir, "agent", "harness-agent")} (the container has no .NET runtime); run `make agent-aot` (or pass --agent)");

@@ -305,9 +305,10 @@ internal sealed class HostContainer : IAsyncDisposable
             if (!await client.Containers.StartContainerAsync(id, new ContainerStartParameters(), CancellationToken.None))
                 throw new MachineException($"container {parameters.Name} did not start");
             var state = await client.Containers.InspectContainerAsync(id, CancellationToken.None);
+            // Cancelled meanwhile: thrown while id is still set, so the finally removes the container.
+            cancellationToken.ThrowIfCancellationRequested();
             var container = new HostContainer(client, id, parameters.Name, state.State.Pid);
             id = null;
-            cancellationToken.ThrowIfCancellationRequested();
             return container;
         }
         catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)

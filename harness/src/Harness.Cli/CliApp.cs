@@ -291,6 +291,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             // Images the harness makes: a case that cannot fit is bad input, before anything runs.
             if (parse.GetValue(dir) is null) CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
+            if (machineKind == "docker-host" && faultInjector is Harness.Faults.IArmedFault armed)
+                throw new InputException(new InputProblem("--fault", 0, 0, "--fault", $"{armed.Name} keeps the journal on a second loop device and fails the data image's writes on the host; not built for docker-host: use --machine local"));
             // Docker first: a missing engine is found in a second (exit 3 with the fix), before any kernel work.
             using var docker = machineKind is "docker" or "docker-host" ? await DockerEngine.ConnectAsync(null, cancellationToken) : null;
             IMachine target;
@@ -308,8 +310,6 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             }
             else if (machineKind == "docker-host")
             {
-                if (faultInjector is Harness.Faults.IArmedFault armed)
-                    throw new InputException(new InputProblem("--fault", 0, 0, "--fault", $"{armed.Name} keeps the journal on a second loop device and fails the data image's writes on the host; not built for docker-host: use --machine local"));
                 try
                 {
                     target = await DockerSetup.HostMachineAsync(docker!, cacheDir, parse.GetValue(agent), imageBytes, faultInjector, stderr, cancellationToken);

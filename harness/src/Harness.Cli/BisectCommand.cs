@@ -42,10 +42,11 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
         public Option<string> CasesDir { get; } = CliApp.CasesDirOption();
         public Option<string> KernelsDir { get; } = CliApp.KernelsDirOption();
         public QemuCliOptions Qemu { get; } = new();
+        public PatchCliOptions Patches { get; } = new("Patches on top of every step's build, after --kernel-config's own (a fix or debug series)");
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Tree, Good, Bad, Fs, Case, Probability, KernelConfig, ImageSize, Results, Cache, Agent, CasesDir, KernelsDir }.Concat(Qemu.All))
+            foreach (var option in new Option[] { Tree, Good, Bad, Fs, Case, Probability, KernelConfig, ImageSize, Results, Cache, Agent, CasesDir, KernelsDir }.Concat(Qemu.All).Concat(Patches.All))
                 command.Options.Add(option);
         }
     }
@@ -56,7 +57,8 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
         var maxRuns = new Option<int>("--max-runs") { Description = "Runs in all before stopping undecided", DefaultValueFactory = _ => 500 };
         var series = new Option<string?>("--kernel-series")
         {
-            Description = "Bisect package versions instead of commits: a kernel spec whose source is a Debian package pattern (debian-6.1-cloud); " +
+            Description = "Bisect package versions instead of commits: a kernel spec whose source is a Debian package pattern (debian-6.1-cloud: prebuilt images) " +
+                          "or a Debian source package (linux-6.1: each version of linux-source-6.1 built with the spec's config and patches); " +
                           "--good/--bad then name versions (package=version, a version, or a package; default the oldest and newest apt can download)",
         };
         var command = new Command("bisect",
@@ -77,10 +79,16 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
             if (parse.GetValue(series) is { } seriesName)
             {
                 seriesSpec = new KernelCatalog(parse.GetValue(options.KernelsDir)!).Find(seriesName);
-                if (seriesSpec.Source is not DebianPackageSource debian)
-                    throw new InputException(new InputProblem(seriesSpec.SourceFile, 0, 0, "--kernel-series", $"{seriesSpec.Name} is not a Debian package pattern (debian-package:); name one such as debian-6.1-cloud"));
-                var versions = await PackageSeries.ResolveAsync(debian.PackagePattern, cancellationToken);
-                range = new GitRange("apt", PackageSeries.Slice(versions, parse.GetValue(options.Good), parse.GetValue(options.Bad), debian.PackagePattern));
+                // Prebuilt images (debian-package: a glob) or a source package built per version (debian-source: linux-source-6.1).
+                var pattern = seriesSpec.Source switch
+                {
+                    DebianPackageSource debian => debian.PackagePattern,
+                    DebianSourceTree source => source.Package,
+                    _ => throw new InputException(new InputProblem(seriesSpec.SourceFile, 0, 0, "--kernel-series",
+                        $"{seriesSpec.Name} is not a Debian package pattern (debian-package:) or source package (debian-source:); name one such as debian-6.1-cloud or linux-6.1")),
+                };
+                var versions = await PackageSeries.ResolveAsync(pattern, cancellationToken);
+                range = new GitRange("apt", PackageSeries.Slice(versions, parse.GetValue(options.Good), parse.GetValue(options.Bad), pattern));
             }
             else
             {
@@ -94,11 +102,37 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
                 .RunAsync(range, fs.Name, @case.Name, policy, runner, commandLine, cancellationToken);
             RunLock.Drop(Path.GetDirectoryName(path)!);
             DeleteScratch(cacheDir, record.RunId);
+            await Reports.ReportWriter.WritePagesAfterCommandAsync(Path.GetDirectoryName(path)!, Reports.BisectReport.WriteAsync, stderr, stderr);
             stdout.Write(BisectTable.Render(record));
+            if (seriesSpec is not null && record is { End: BisectionEnd.Culprit, Culprit: { } culprit } && range.IndexOf(culprit.Sha) is > 0 and var at)
+                await ChangelogAsync(seriesSpec, range.Commits[at - 1], range.Commits[at], fs.Name, cacheDir, Path.GetDirectoryName(path)!, cancellationToken);
             stdout.WriteLine($"results: {path}");
             return BisectDriver.ExitCode(record.End);
         });
         return command;
+    }
+
+    /// <summary>
+    /// The changelog entries after the last good version up to the first bad one, from the first bad version's own .deb (downloaded
+    /// if the walk did not already): printed (headers, lines mentioning the filesystem) and kept whole in changelog.json.
+    /// A changelog that cannot be read is reported, not fatal: the bisection's answer stands without it.
+    /// </summary>
+    private async Task ChangelogAsync(KernelSpec series, BisectCommit good, BisectCommit bad, string filesystem, string cacheDir, string runFolder, CancellationToken cancellationToken)
+    {
+        var package = bad.Sha[..bad.Sha.IndexOf('=')];
+        try
+        {
+            var deb = series.Source is DebianSourceTree
+                ? (await new KernelBuilder(cacheDir, stderr).SourceDebAsync(package, bad.Subject, cancellationToken)).Deb
+                : await new KernelFetcher(Path.Combine(cacheDir, "kernels"), stderr).DownloadDebAsync(package, bad.Subject, cancellationToken);
+            var span = await DebianChangelog.ReadSpanAsync(deb, package, good.Subject, bad.Subject, cancellationToken);
+            await AtomicFile.WriteJsonAsync(Path.Combine(runFolder, "changelog.json"), span, CancellationToken.None);
+            stdout.Write(DebianChangelog.Render(span, filesystem));
+        }
+        catch (Exception e) when (e is MachineException or IOException or InvalidDataException)
+        {
+            stderr.WriteLine($"harness: bisect: no changelog for {bad.Sha}: {e.Message.Split('\n')[0]}");
+        }
     }
 
     private Command TestCommand(CancellationToken cancellationToken)
@@ -235,6 +269,8 @@ public sealed class BisectCommand(TextWriter stdout, TextWriter stderr, TimeProv
         var spec = setup.Series ?? new KernelCatalog(parse.GetValue(options.KernelsDir)!).Find(parse.GetValue(options.KernelConfig)!);
         if (setup.Series is null && spec.Build is null)
             throw new InputException(new InputProblem(spec.SourceFile, 0, 0, "--kernel-config", $"{spec.Name} is not built from source; name a spec with a config: section (linux-6.1)"));
+        // The series is read once, before any step: an mbox that is incomplete is an input error, not a skipped step.
+        spec = await options.Patches.ApplyAsync(parse, spec, setup.CacheDirectory, cancellationToken);
         var imageBytes = CliApp.ImageSize(parse.GetValue(options.ImageSize), Path.Combine(setup.CacheDirectory, "work"));
         CasePreflight.ThrowIfAny([setup.Case], [setup.Filesystem], imageBytes);
         await StaleResources.ReleaseAsync(Path.Combine(setup.CacheDirectory, "work"), stderr, cancellationToken);
@@ -264,7 +300,16 @@ public sealed class QemuBisectRunner(BisectSetup setup, KernelSpec configSpec, F
         string buildWord;
         try
         {
-            if (setup.Series is not null)
+            if (setup.Series is { Source: DebianSourceTree source })
+            {
+                // A source package version ("linux-source-6.1=6.1.187-1"): that version's tarball, built with the spec's config and patches.
+                var version = commit.Sha[(commit.Sha.IndexOf('=') + 1)..];
+                var spec = configSpec with { Name = $"{configSpec.Name}-{version}", Description = commit.Sha, Source = source with { Version = version } };
+                var built = await new KernelBuilder(setup.CacheDirectory, progress).BuildDetailedAsync(spec, cancellationToken);
+                image = KernelBuilder.ToImage(spec, built);
+                (builds, buildWord) = (built.Cached ? 0 : 1, $"{source.Package} {version} {built.Release}: {(built.Cached ? "cached build" : $"built in {built.BuildSeconds:0} s")}");
+            }
+            else if (setup.Series is not null)
             {
                 // A package version: "package=version", fetched with apt-get download (cached by version).
                 var (package, version) = (commit.Sha[..commit.Sha.IndexOf('=')], commit.Sha[(commit.Sha.IndexOf('=') + 1)..]);

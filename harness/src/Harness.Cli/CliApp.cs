@@ -98,6 +98,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         root.Subcommands.Add(reports.CreateReport(cancellationToken));
         root.Subcommands.Add(reports.CreateRerun(rerunArgs => RunUnguardedAsync(["run", .. rerunArgs], cancellationToken)));
         root.Subcommands.Add(new BisectCommand(stdout, stderr, time, BisectRunnerFactory).Create(cancellationToken));
+        root.Subcommands.Add(new NightlyCommand(stdout, stderr, time, BisectRunnerFactory).Create(cancellationToken));
         root.Options.Add(new Option<bool>("--debug") { Description = "On an error, also print the stack trace", Recursive = true });
 
         var parse = root.Parse(args);
@@ -215,7 +216,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var results = new Option<string>("--results") { Description = "Results root; each run gets results/<run-id>/", DefaultValueFactory = _ => "results" };
         var cache = CacheOption();
         var agent = AgentOption();
-        var patch = new Option<string?>("--patch") { Description = "qemu: one more patch on top of --kernel's series (built like 'validate --patch'; what 'rerun' uses for a validate cell with the patch)" };
+        var patch = new PatchCliOptions("qemu: patches on top of --kernel's series (built like 'validate --patch'; what 'rerun' uses for a validate cell with the patch)");
         var fault = new Option<string?>("--fault") { Description = $"Deliberately damage the data or the device around the write phase, to prove detection; each fault must produce its own finding class ({string.Join(", ", FaultCatalog.Names)})" };
 
         var kernel = new Option<string>("--kernel") { Description = "qemu: kernel spec by name or path (see 'harness kernels list')", DefaultValueFactory = _ => "debian-6.1-cloud" };
@@ -229,9 +230,9 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var command = new Command("run", "Run cases on filesystems on a machine; print a table and write results/<run-id>/")
         {
             machine, fs, cases, casesDir, repeats, dir, imageSize, results, cache, agent, fault,
-            kernel, kernelsDir, jobs, resume, budget, patch, json,
+            kernel, kernelsDir, jobs, resume, budget, json,
         };
-        foreach (var option in qemuOptions.All) command.Options.Add(option);
+        foreach (var option in qemuOptions.All.Concat(patch.All)) command.Options.Add(option);
         command.SetAction(async (given, _) =>
         {
             // --resume: the run's own recorded arguments rebuild the same matrix; RunExecutor checks it is the same.
@@ -242,7 +243,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             var jobsValue = Bounded(parse, jobs, 1, 256, "cells at once; each needs a machine and an image");
             var repeatsValue = Bounded(parse, repeats, 1, MaxRepeats, "each iteration keeps about 3 MB of reports");
             RejectSweptOptions(SplitList(parse.GetValue(fs)).Concat(SplitList(parse.GetValue(cases))), "run");
-            if (machineKind is "local" or "docker-host" && parse.GetValue(patch) is not null)
+            if (machineKind is "local" or "docker-host" && patch.Given(parse))
                 throw new InputException(new InputProblem("--patch", 0, 0, "--patch", $"works with --machine qemu only (the {machineKind} machine runs the host kernel)"));
             if (machineKind == "docker-host" && parse.GetValue(dir) is not null)
                 throw new InputException(new InputProblem("--dir", 0, 0, "--dir", "works with --machine local only (docker-host formats a loop image per cell inside its container)"));
@@ -325,15 +326,11 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             {
                 if (parse.GetValue(dir) is not null || faultInjector is not null)
                     throw new InputException(new InputProblem("--machine", 0, 0, "--machine", "--dir and --fault work with --machine local and docker-host only"));
-                var spec = new KernelCatalog(parse.GetValue(kernelsDir)!).Find(parse.GetValue(kernel)!);
-                if (parse.GetValue(patch) is { } patchFile && !File.Exists(patchFile))
-                    throw new InputException(new InputProblem(patchFile, 0, 0, "--patch", "no such patch file"));
-                if (parse.GetValue(patch) is not null && spec.Build is null)
-                    throw new InputException(new InputProblem("--patch", 0, 0, "--patch", $"kernel {spec.Name} is not built from source, so no patch can be applied; pick a spec with debian-source or git"));
+                var spec = await patch.ApplyAsync(parse, new KernelCatalog(parse.GetValue(kernelsDir)!).Find(parse.GetValue(kernel)!), cacheDir, cancellationToken);
                 var setup = qemuOptions.Setup(parse, cacheDir, stderr);
                 try
                 {
-                    var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken, parse.GetValue(patch));
+                    var image = await new KernelProvider(cacheDir, stderr).GetAsync(spec, cancellationToken);
                     var options = await qemuOptions.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken);
                     var runtime = docker is null ? null : await DockerSetup.RuntimeAsync(docker, cacheDir, options, stderr, cancellationToken);
                     target = new QemuMachine(options, stderr, runtime);
@@ -537,19 +534,23 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var buildName = new Argument<string>("kernel") { Description = "Kernel spec name or path (a spec with a built source: debian-source or git)" };
         var dirBuild = KernelsDirOption();
         var cacheBuild = CacheOption("Cache folder");
-        var patch = new Option<string?>("--patch") { Description = "One more patch on top of the spec's series" };
-        var build = new Command("build", "Build a kernel from source (patches, config, incremental, cached); print the image") { buildName, dirBuild, cacheBuild, patch };
+        var patch = new PatchCliOptions("Patches on top of the spec's series");
+        var build = new Command("build", "Build a kernel from source (patches, config, incremental, cached); print the image") { buildName, dirBuild, cacheBuild };
+        foreach (var option in patch.All) build.Options.Add(option);
         build.SetAction(async (parse, _) =>
         {
             var spec = new KernelCatalog(parse.GetValue(dirBuild)!).Find(parse.GetValue(buildName)!);
             if (spec.Build is null)
                 throw new InputException(new InputProblem(spec.SourceFile, 0, 0, "source", "not built from source; use 'harness kernels fetch'"));
+            spec = await patch.ApplyAsync(parse, spec, CacheDir(parse.GetValue(cacheBuild)), cancellationToken);
             try
             {
-                var built = await new KernelBuilder(CacheDir(parse.GetValue(cacheBuild)), stderr).BuildDetailedAsync(spec, cancellationToken, parse.GetValue(patch));
+                // Live progress (files compiled of the estimate, ETA) on a terminal, plain lines otherwise.
+                var built = await Terminal.LiveProgress.RunAsync(stderr, progress => new KernelBuilder(CacheDir(parse.GetValue(cacheBuild)), progress).BuildDetailedAsync(spec, cancellationToken));
                 stdout.WriteLine($"{spec.Name}: {built.Release} ({built.Origin})");
                 stdout.WriteLine($"  image: {built.BzImage}");
                 stdout.WriteLine($"  {(built.Cached ? "cached" : $"built in {built.BuildSeconds:F0} s")}; log: {built.BuildLog}");
+                foreach (var applied in built.Patches) stdout.WriteLine($"  patch {applied.Sha256[..12]} {applied.Name}");
                 return 0;
             }
             catch (MachineException e)

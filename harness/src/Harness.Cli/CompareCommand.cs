@@ -92,6 +92,8 @@ public sealed class CompareCommand(TextWriter stdout, TextWriter stderr, TimePro
             var record = new CompareRecord(compareFolder.Id, started, null, commandLine, setupsPath, RunExecutorSha(setupsPath), chosen,
                 selected.Select(c => c.Name).ToArray(), [], [], null, false);
             await AtomicFile.WriteJsonAsync(Path.Combine(compareFolder.Path, "compare.json"), record, CancellationToken.None);
+            // The comparison's own page (report.md, report.html with the rate plot), from the record just written.
+            await Reports.ReportWriter.WritePagesAfterCommandAsync(compareFolder.Path, Reports.CompareReport.WriteAsync, stderr, stderr);
             var runStore = new ResultStore(Path.Combine(compareFolder.Path, "runs"));
             var interrupted = false;
             await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
@@ -156,6 +158,8 @@ public sealed class CompareCommand(TextWriter stdout, TextWriter stderr, TimePro
                 rows.Sort((a, b) => Order(a).CompareTo(Order(b)));
                 record = record with { Runs = [.. record.Runs, run], Rows = [.. record.Rows, .. rows] };
                 await AtomicFile.WriteJsonAsync(Path.Combine(compareFolder.Path, "compare.json"), record, CancellationToken.None);
+            // The comparison's own page (report.md, report.html with the rate plot), from the record just written.
+            await Reports.ReportWriter.WritePagesAfterCommandAsync(compareFolder.Path, Reports.CompareReport.WriteAsync, stderr, stderr);
             }
 
             var planned = chosen.Count * selected.Length * (machineKind == "local" ? 1 : kernelNames.Length);
@@ -167,6 +171,8 @@ public sealed class CompareCommand(TextWriter stdout, TextWriter stderr, TimePro
                 Outcome = Outcomes.Combine(record.Rows.Select(r => r.Outcome).Concat(record.Rows.Count < planned ? [Outcome.Skip] : [])),
             };
             await AtomicFile.WriteJsonAsync(Path.Combine(compareFolder.Path, "compare.json"), record, CancellationToken.None);
+            // The comparison's own page (report.md, report.html with the rate plot), from the record just written.
+            await Reports.ReportWriter.WritePagesAfterCommandAsync(compareFolder.Path, Reports.CompareReport.WriteAsync, stderr, stderr);
             if (parse.GetValue(json)) stdout.WriteLine(JsonSerializer.Serialize(record, ResultStore.Json));
             else
             {

@@ -26,9 +26,11 @@ public sealed class QemuSetup(string cacheDirectory, TextWriter progress)
         KernelImage kernel, IReadOnlyList<FilesystemSpec> filesystems, string? agentOverride, string accel, BlockBackend backend,
         long imageSize, int cpus, int memoryMiB, TimeSpan bootTimeout, TimeSpan deadline, CancellationToken cancellationToken)
     {
-        var modules = BaseModules.Concat(filesystems.SelectMany(f => f.KernelModules)).Distinct().ToArray();
+        // A setup's bus (virtio-scsi, NVMe) adds its drivers: modules where the kernel has them as modules.
+        var buses = filesystems.Select(f => QemuDisk.For(f.Geometry.Bus)).Distinct().ToArray();
+        var modules = BaseModules.Concat(buses.SelectMany(b => b.Modules)).Concat(filesystems.SelectMany(f => f.KernelModules)).Distinct().ToArray();
         // Before anything boots: a kernel that cannot run the guest is the spec's fault (exit 2), not a CRASH.
-        if (!KernelConfigCheck.Check(kernel, filesystems, kernel.ModulesDirectory is null ? [] : modules))
+        if (!KernelConfigCheck.Check(kernel, filesystems, kernel.ModulesDirectory is null ? [] : modules, buses.SelectMany(b => b.Config)))
             progress.WriteLine($"kernel {kernel.Name}: no config file found beside the image; not checked for what the guest needs");
         var agent = AgentPath(agentOverride);
         progress.WriteLine($"initramfs: busybox, agent, modules {string.Join(", ", modules)} for {kernel.Release}");

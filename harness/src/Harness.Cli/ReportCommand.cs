@@ -1,5 +1,6 @@
 // `harness report <run>`: regenerates report.md, report.html and junit.xml (and kcidb.json with
-// --kcidb --origin) from a results folder's records, never by re-running anything.
+// --kcidb --origin) from a results folder's records, never by re-running anything; a compare or
+// bisect folder gets its own report.md and report.html (CompareReport, BisectReport).
 // `harness rerun <run>/cells/<cell>`: runs exactly that cell again (kernel, patch, filesystem, case
 // file, repeats and machine options from the records), as a new run.
 using System.CommandLine;
@@ -15,7 +16,7 @@ public sealed class ReportCommand(TextWriter stdout, TextWriter stderr)
 {
     public Command CreateReport(CancellationToken cancellationToken)
     {
-        var folder = new Argument<string>("run") { Description = "A results folder: results/<run-id> (of run or validate)" };
+        var folder = new Argument<string>("run") { Description = "A results folder: results/<run-id> (of run, validate, compare or bisect)" };
         var kcidb = new Option<bool>("--kcidb") { Description = "Also write kcidb.json (KCIDB I/O schema v5.3: checkouts, builds, tests); needs --origin" };
         var origin = new Option<string?>("--origin") { Description = "KCIDB origin: your CI system's name, lower-case letters, digits and '_' (ids become <origin>:...)" };
         var expect = new Option<string>("--expect")
@@ -23,7 +24,7 @@ public sealed class ReportCommand(TextWriter stdout, TextWriter stderr)
             Description = "validate: the verdict a (fs, case) testcase in junit.xml must reach to pass: fixes, regresses, no-change, not-reproduced, inconclusive",
             DefaultValueFactory = _ => "fixes",
         };
-        var command = new Command("report", "Write report.md, report.html and junit.xml (and kcidb.json with --kcidb) into a results folder, from its records") { folder, kcidb, origin, expect };
+        var command = new Command("report", "Write report.md, report.html and junit.xml (and kcidb.json with --kcidb) into a results folder, from its records; a compare or bisect folder gets report.md and report.html") { folder, kcidb, origin, expect };
         command.SetAction(async (parse, _) =>
         {
             var path = parse.GetValue(folder)!;
@@ -35,12 +36,45 @@ public sealed class ReportCommand(TextWriter stdout, TextWriter stderr)
             var expected = Expected(parse.GetValue(expect)!);
             if (!Directory.Exists(path))
                 throw new InputException(new InputProblem(path, 0, 0, "run", File.Exists(path) ? "is a file; pass a results folder, results/<run-id>" : "no such folder; pass a results folder, results/<run-id>"));
+            // A comparison or a bisection has its own record and pages (no cells of its own to put in JUnit or KCIDB).
+            if (File.Exists(Path.Combine(path, CompareReport.RecordFile)) || File.Exists(Path.Combine(path, BisectReport.RecordFile)))
+            {
+                if (parse.GetValue(kcidb))
+                    throw new InputException(new InputProblem(path, 0, 0, "--kcidb", "KCIDB reports are written per run folder; pass a run folder inside (results/<compare-id>/runs/<run-id>)"));
+                return await WriteOwnPagesAsync(path, cancellationToken);
+            }
             var written = await ReportWriter.WriteAsync(path, ReportLoader.ShownAs(path, Environment.CurrentDirectory), parse.GetValue(kcidb) ? originName : null, expected, cancellationToken);
             stdout.WriteLine($"{written.Model.Kind.ToString().ToLowerInvariant()} {written.Model.RunId}: {written.Model.Verdict}");
             foreach (var file in written.Files) stdout.WriteLine($"  {file}");
             return 0;
         });
         return command;
+    }
+
+    private async Task<int> WriteOwnPagesAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (File.Exists(Path.Combine(path, CompareReport.RecordFile)))
+            {
+                var files = await CompareReport.WriteAsync(path, cancellationToken);
+                var record = RecordFormat.Read<Compare.CompareRecord>(Path.Combine(path, CompareReport.RecordFile));
+                stdout.WriteLine($"compare {record.CompareId}: {CompareReport.Verdict(record)}");
+                foreach (var file in files) stdout.WriteLine($"  {file}");
+            }
+            else
+            {
+                var files = await BisectReport.WriteAsync(path, cancellationToken);
+                var record = RecordFormat.Read<Bisection.BisectRecord>(Path.Combine(path, BisectReport.RecordFile));
+                stdout.WriteLine($"bisect {record.RunId}: {Bisection.BisectTable.Word(record.End)}");
+                foreach (var file in files) stdout.WriteLine($"  {file}");
+            }
+            return 0;
+        }
+        catch (RecordFormatException e)
+        {
+            throw new InputException(new InputProblem(e.RecordPath, 0, 0, "record", e.Message[(e.RecordPath.Length + 2)..]));
+        }
     }
 
     private static PatchVerdict Expected(string word)
@@ -140,7 +174,12 @@ public sealed class ReportCommand(TextWriter stdout, TextWriter stderr)
                 args.AddRange(["--kernel", withKernel]);
                 break;
             case "with":
-                args.AddRange(["--kernel", Value("--kernel")!, "--patch", Value("--patch") ?? throw problem("the validation recorded neither --patch nor --with-kernel")]);
+                args.AddRange(["--kernel", Value("--kernel")!]);
+                // A series: every --patch and --patch-range, in the order recorded.
+                var series = record.Arguments.Select((a, i) => (a, i)).Where(x => x.a is "--patch" or "--patch-range" && x.i + 1 < record.Arguments.Count)
+                    .SelectMany(x => new[] { x.a, record.Arguments[x.i + 1] }).ToArray();
+                if (series.Length == 0) throw problem("the validation recorded neither --patch nor --with-kernel");
+                args.AddRange(series);
                 break;
             default:
                 args.AddRange(["--kernel", Value("--control") ?? throw problem("the validation recorded no --control kernel")]);

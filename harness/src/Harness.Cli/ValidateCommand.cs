@@ -19,7 +19,12 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
     {
         // Required unless --resume (then it comes from validation.json): checked in the action.
         var kernel = new Option<string?>("--kernel") { Description = "Kernel spec WITHOUT the patch (its own patch series is the baseline); required unless --resume" };
-        var patch = new Option<string?>("--patch") { Description = "The patch under test, applied on top of --kernel's series" };
+        var patch = new Option<string[]>("--patch")
+        {
+            Description = "The patch under test, applied on top of --kernel's series; a series: repeat it or give a comma list (applied in order), " +
+                          "or an mbox from a mailing list (applied like git am: by [PATCH n/m], the 0/m cover letter skipped)",
+        };
+        var patchRange = new Option<string[]>("--patch-range") { Description = "A series from a git tree, TREE:A..B (the commits after A up to B, format-patch'd), applied after any --patch" };
         var withKernel = new Option<string?>("--with-kernel") { Description = "Instead of --patch: a kernel spec that has the fix" };
         var control = new Option<string?>("--control") { Description = "A third kernel run alongside (for example stock linux-6.1)" };
         var fs = new Option<string[]>("--fs") { Description = "Filesystems, comma separated", DefaultValueFactory = _ => ["ocfs2"], AllowMultipleArgumentsPerToken = true };
@@ -58,7 +63,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             "Exit codes: 0 FIXES, 1 REGRESSES, 2 usage, 3 infrastructure, 4 INCONCLUSIVE, 5 NO CHANGE, 6 NOT REPRODUCED, 130 interrupted; " +
             "with several (fs, case) pairs the first that applies of 1, 3, 4, 5, 0, 6 (FIXES on some pairs and NOT REPRODUCED on the rest is 0).")
         {
-            kernel, patch, withKernel, control, fs, cases, batch, maxResidual, minWith, guests, maxRepeats, alpha, confidence, sequential,
+            kernel, patch, patchRange, withKernel, control, fs, cases, batch, maxResidual, minWith, guests, maxRepeats, alpha, confidence, sequential,
             casesDir, kernelsDir, imageSize, results, cache, agent, budget, resume, json, machine,
         };
         foreach (var option in qemu.All) command.Options.Add(option);
@@ -69,9 +74,12 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             var parse = given.GetValue(resume) is { } resumeFrom ? ResumeParse(command, given, resumeFrom, resume, budget) : given;
             if (parse.GetValue(kernel) is null)
                 throw new InputException(new InputProblem("--kernel", 0, 0, "--kernel", "--kernel <spec> is required (the kernel without the patch), unless --resume results/<run-id>"));
-            if ((parse.GetValue(patch) is null) == (parse.GetValue(withKernel) is null))
-                throw new InputException(new InputProblem("--patch", 0, 0, "--patch", "give exactly one of --patch <file> or --with-kernel <spec>"));
-            if (parse.GetValue(patch) is { } p && !File.Exists(p))
+            var patchFiles = PatchSeriesReader.SplitList(parse.GetValue(patch) ?? []);
+            var patchRanges = PatchSeriesReader.SplitList(parse.GetValue(patchRange) ?? []);
+            var patched = patchFiles.Count + patchRanges.Count > 0;
+            if (patched == (parse.GetValue(withKernel) is not null))
+                throw new InputException(new InputProblem("--patch", 0, 0, "--patch", "give exactly one of --patch <file> (or --patch-range) or --with-kernel <spec>"));
+            if (patchFiles.FirstOrDefault(f => !File.Exists(f)) is { } p)
                 throw new InputException(new InputProblem(p, 0, 0, "--patch", "no such patch file"));
             if (parse.GetValue(minWith) is { } oldMin)
                 throw new InputException(new InputProblem("--min-with", 0, 0, "--min-with",
@@ -106,24 +114,50 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             // A case that cannot fit the test disk is bad input, before any kernel is built.
             CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
+            // The series is read (mboxes split, ranges format-patch'd) before anything is built: its errors are input errors.
+            var series = patched ? await new PatchSeriesReader(Path.Combine(cacheDir, "patches")).ReadAsync(patchFiles, patchRanges, cancellationToken) : null;
+            if (series is not null && withoutSpec.Build is null)
+                throw new InputException(new InputProblem(withoutSpec.SourceFile, 0, 0, "source", "a patch under test needs a kernel built from source (debian-source or git)"));
+
+            ValidationRecord record;
+            string path;
             try
+            {
+                // Live progress on a terminal (kernel builds, boots, each look's guest cells), plain lines otherwise.
+                (record, path) = await Terminal.LiveProgress.RunAsync(stderr, ValidateAsync);
+            }
+            catch (MachineException e)
+            {
+                stderr.WriteLine($"harness: validate: {e.Message}");
+                return CliApp.ExitInfrastructure;
+            }
+            if (given.GetValue(json)) JsonOutput.Write(stdout, record);
+            else
+            {
+                stdout.Write(ValidationTable.Render(record));
+                stdout.WriteLine($"results: {path}");
+            }
+            await Reports.ReportWriter.WriteAfterCommandAsync(path, given.GetValue(json) ? stderr : stdout, stderr);
+            return ExitCode(record);
+
+            async Task<(ValidationRecord, string)> ValidateAsync(TextWriter progress)
             {
                 // Docker first: a missing engine is found in a second (exit 3 with the fix), before any kernel work.
                 using var docker = parse.GetValue(machine) == "docker" ? await Machines.Docker.DockerEngine.ConnectAsync(null, cancellationToken) : null;
-                var provider = new KernelProvider(cacheDir, stderr);
+                var provider = new KernelProvider(cacheDir, progress);
                 var without = await provider.GetAsync(withoutSpec, cancellationToken);
-                var with = parse.GetValue(patch) is { } patchFile
-                    ? await provider.GetAsync(withoutSpec, cancellationToken, patchFile) with { Name = withoutSpec.Name + "+" + Path.GetFileNameWithoutExtension(patchFile) }
+                var with = series is not null
+                    ? await provider.GetAsync(withoutSpec with { Build = withoutSpec.Build!.WithSeries(series) }, cancellationToken) with { Name = withoutSpec.Name + "+" + series.ShortName }
                     : await provider.GetAsync(withSpec, cancellationToken);
                 var controlImage = controlSpec is null ? null : await provider.GetAsync(controlSpec, cancellationToken);
 
-                var setup = qemu.Setup(parse, cacheDir, stderr);
+                var setup = qemu.Setup(parse, cacheDir, progress);
                 // The same guests either way: only where QEMU starts differs (GuestSession's IQemuRuntime).
                 async Task<ValidationSide> Side(string label, KernelImage image)
                 {
                     var options = await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken);
-                    var runtime = docker is null ? null : await DockerSetup.RuntimeAsync(docker, cacheDir, options, stderr, cancellationToken);
-                    var side = new QemuMachine(options, stderr, runtime);
+                    var runtime = docker is null ? null : await DockerSetup.RuntimeAsync(docker, cacheDir, options, progress, cancellationToken);
+                    var side = new QemuMachine(options, progress, runtime);
                     if (await side.CheckAsync(cancellationToken) is { } problem) throw new MachineException($"{side.Kind} machine: {problem}");
                     return new(label, image, side);
                 }
@@ -136,25 +170,13 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                 {
                     Budget = given.GetValue(budget),
                     Arguments = parse.Tokens.SkipWhile(t => t.Type == System.CommandLine.Parsing.TokenType.Command).Select(t => t.Value).ToArray(),
-                    PatchSha256 = parse.GetValue(patch) is { } digested ? Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(digested))) : null,
+                    PatchSha256 = series?.Sha256,
+                    Patches = series?.Patches.Select(sp => new AppliedPatch(sp.Label, sp.Sha256)).ToArray() ?? [],
                     ResumeFrom = given.GetValue(resume),
                 };
                 // Runs killed earlier left QEMUs, images and work folders: release them first.
-                await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), stderr, cancellationToken);
-                var (record, path) = await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, stderr).RunAsync(request, cancellationToken);
-                if (given.GetValue(json)) JsonOutput.Write(stdout, record);
-                else
-                {
-                    stdout.Write(ValidationTable.Render(record));
-                    stdout.WriteLine($"results: {path}");
-                }
-                await Reports.ReportWriter.WriteAfterCommandAsync(path, given.GetValue(json) ? stderr : stdout, stderr);
-                return ExitCode(record);
-            }
-            catch (MachineException e)
-            {
-                stderr.WriteLine($"harness: validate: {e.Message}");
-                return CliApp.ExitInfrastructure;
+                await StaleResources.ReleaseAsync(Path.Combine(cacheDir, "work"), progress, cancellationToken);
+                return await new PatchValidator(new ResultStore(parse.GetValue(results)!), time, progress).RunAsync(request, cancellationToken);
             }
         });
         return command;

@@ -209,7 +209,7 @@ public static partial class CacheInventory
 
     private static IEnumerable<string> Leftovers(string cacheRoot)
     {
-        foreach (var folder in new[] { cacheRoot, Path.Combine(cacheRoot, "kernels"), Path.Combine(cacheRoot, "kernels", "debs"), Path.Combine(cacheRoot, "kernels", "resolved"), Path.Combine(cacheRoot, "initramfs"), Path.Combine(cacheRoot, "src") })
+        foreach (var folder in new[] { cacheRoot, Path.Combine(cacheRoot, "kernels"), Path.Combine(cacheRoot, "kernels", "debs"), Path.Combine(cacheRoot, "kernels", "resolved"), Path.Combine(cacheRoot, "initramfs"), Path.Combine(cacheRoot, "src"), Path.Combine(cacheRoot, "patches") })
         {
             if (!Directory.Exists(folder)) continue;
             foreach (var entry in Directory.EnumerateFileSystemEntries(folder))

@@ -124,7 +124,7 @@ public sealed class Explorer(IMachine machine, ResultStore store, TimeProvider t
                 : interrupted ? $"interrupted after {workloads.Count} workload(s)" : null;
             record = Record() with { Finished = time.GetUtcNow(), BudgetReached = budgetReached, Interrupted = interrupted, StopReason = stopReason };
             await AtomicFile.WriteJsonAsync(Path.Combine(exploreDir, "explore.json"), record, CancellationToken.None);
-            var workloadCells = cells.Where(c => c.Input.Case.StartsWith("explore-", StringComparison.Ordinal)).Select(c => c.Outcome).ToList();
+            var workloadCells = Decided(cells);
             await folder.WriteRunAsync(runRecord with
             {
                 Inputs = inputs.ToArray(), Cells = cells.ToArray(), Finished = time.GetUtcNow(),
@@ -136,9 +136,19 @@ public sealed class Explorer(IMachine machine, ResultStore store, TimeProvider t
             RunLock.Drop(folder.Path);
         }
         if (record.StopReason is { } reason) progress.WriteLine($"explore {folder.Id}: {reason}");
-        var outcomes = cells.Where(c => c.Input.Case.StartsWith("explore-", StringComparison.Ordinal)).Select(c => c.Outcome).ToList();
+        var outcomes = Decided(cells);
         return new ExploreSummary(folder.Id, folder.Path, record, outcomes.Count == 0 ? Outcome.Skip : Outcomes.Combine(outcomes));
     }
+
+    /// <summary>
+    /// The outcomes that speak for the explore: every drawn workload's cell, except one the budget or a stop cut
+    /// before any iteration ended (it stays in run.json as interrupted; counted, it made a clean 102-workload
+    /// night SKIP, exit 4).
+    /// </summary>
+    private static List<Outcome> Decided(IEnumerable<CellResult> cells) =>
+        cells.Where(c => c.Input.Case.StartsWith("explore-", StringComparison.Ordinal))
+            .Where(c => !(c.Interrupted && c.Passed + c.Failed + c.Errored + c.Crashed == 0))
+            .Select(c => c.Outcome).ToList();
 
     private async Task<(CellResult Cell, IReadOnlyList<IterationResult> Iterations, bool Cancelled)> RunCellAsync(
         RunFolder folder, FilesystemSpec fs, CaseSpec @case, int repeats, string workRoot, CancellationToken cancellationToken)

@@ -10,12 +10,20 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using CliWrap;
 using Harness.Machines;
+using Harness.Progress;
 using Harness.Yaml;
 
 namespace Harness.Kernels;
 
 /// <summary>What a build produced, as recorded next to the image.</summary>
-public sealed record BuiltKernel(string Key, string Release, string BzImage, string Origin, double BuildSeconds, bool Cached, string BuildLog);
+public sealed record BuiltKernel(string Key, string Release, string BzImage, string Origin, double BuildSeconds, bool Cached, string BuildLog)
+{
+    /// <summary>The patch series applied, in order: each patch's label (file, mbox message or commit) and SHA-256.</summary>
+    public IReadOnlyList<AppliedPatch> Patches { get; init; } = [];
+}
+
+/// <summary>A patch as a build record names it.</summary>
+public sealed record AppliedPatch(string Name, string Sha256);
 
 /// <summary>Builds <see cref="KernelSpec"/>s that have a <see cref="KernelSpec.Build"/> section. <paramref name="cacheDirectory"/> is the cache root.</summary>
 public sealed partial class KernelBuilder(string cacheDirectory, TextWriter progress, int? jobs = null)
@@ -39,11 +47,14 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
     {
         var build = spec.Build ?? throw new InvalidOperationException($"{spec.SourceFile}: not a kernel built from source");
         if (extraPatch is not null) build = build.WithPatch(Path.GetFullPath(extraPatch));
+        // An mbox among the patches becomes its messages in [PATCH n/m] order; a single patch stays the file it is.
+        var series = await new PatchSeriesReader(Path.Combine(cacheDirectory, "patches"))
+            .ReadAsync(build.Patches, [], cancellationToken, "patches", build.Labels);
         var (tree, sourceId, commit) = await PrepareTreeAsync(spec, cancellationToken);
-        var key = await KeyAsync(sourceId, build, cancellationToken);
+        var key = await KeyAsync(sourceId, build, series, cancellationToken);
         var folder = Path.Combine(Images, key);
         var origin = $"built {sourceId}; config {build.BaseConfig}+{string.Join("+", build.Fragments.Select(Path.GetFileName))}" +
-                     (build.Patches.Count > 0 ? $"; patches {string.Join(", ", build.Patches.Select(Path.GetFileName))}" : "");
+                     (series.Patches.Count > 0 ? $"; patches {string.Join(", ", series.Patches.Select(p => Path.GetFileName(p.File)))}" : "");
         if (TryCached(folder) is { } cached)
         {
             Cache.LastUse.MarkFolder(folder);
@@ -61,14 +72,18 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
             var log = Path.Combine(folder, "build.log");
             // checkout only rewrites files that differ between commits: kbuild stays incremental.
             if (commit is not null) await RunAsync("git", ["-C", tree, "checkout", "-q", "-f", commit], tree, cancellationToken);
-            await ApplyPatchesAsync(tree, build.Patches, cancellationToken);
+            await RunAsync("git", ["reset", "-q", "--hard"], tree, cancellationToken);
+            await series.ApplyAsync(tree, progress, cancellationToken);
             await ConfigureAsync(tree, build, log, cancellationToken);
-            await MakeAsync(tree, spec.Name, log, cancellationToken);
+            await MakeAsync(tree, spec.Name, log, BuildEstimate.For(tree, Images, sourceId), cancellationToken);
             var release = (await RunAsync("make", ["-s", "kernelrelease"], tree, cancellationToken)).Trim();
             var image = Path.Combine(folder, "bzImage");
             File.Copy(Path.Combine(tree, "arch", "x86", "boot", "bzImage"), image, overwrite: true);
             File.Copy(Path.Combine(tree, ".config"), Path.Combine(folder, "config"), overwrite: true);
-            var result = new BuiltKernel(key, release, image, origin, clock.Elapsed.TotalSeconds, false, log);
+            var result = new BuiltKernel(key, release, image, origin, clock.Elapsed.TotalSeconds, false, log)
+            {
+                Patches = series.Patches.Select(p => new AppliedPatch(p.Label, p.Sha256)).ToArray(),
+            };
             await File.WriteAllTextAsync(Path.Combine(folder, "build.json"), JsonSerializer.Serialize(result, Results.ResultStore.Json), cancellationToken);
             // The marker, written last, is what makes the folder a cached build for other processes.
             var marker = Path.Combine(folder, Marker);
@@ -95,27 +110,57 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         _ => throw new InvalidOperationException($"{spec.SourceFile}: source {spec.Source.GetType().Name} is not built"),
     };
 
-    /// <summary>Debian's source package: apt-get download, unpack the tarball once, make it a git tree.</summary>
+    /// <summary>
+    /// The source tree a spec builds in, made if missing (downloaded, unpacked, recorded in git) but not built; for a Debian
+    /// source, the version the spec names. Only for reading: builds check out and patch it under its lock.
+    /// </summary>
+    public async Task<string> SourceTreeAsync(KernelSpec spec, CancellationToken cancellationToken) =>
+        (await PrepareTreeAsync(spec, cancellationToken)).Tree;
+
+    /// <summary>
+    /// The .deb of a Debian source package, exactly <paramref name="version"/> (null: the version apt would install), downloaded
+    /// once into <c>kernels/debs/</c>; returns its path and version. A package walk fetches each step's source with it.
+    /// </summary>
+    public async Task<(string Deb, string Version)> SourceDebAsync(string package, string? version, CancellationToken cancellationToken)
+    {
+        // The same apt access as prebuilt kernels: candidate version (or the one asked for), then exactly that .deb.
+        var apt = new AptRepository("/var/lib/apt/lists");
+        var wanted = version is not null ? new DebianPackage(package, version)
+            : (await apt.FindAsync(package, cancellationToken)).FirstOrDefault(p => p.Name == package)
+              ?? throw new MachineException($"apt knows no package {package} (apt-get update? Debian's linux-source-* packages are in main)");
+        var deb = Path.Combine(cacheDirectory, "kernels", "debs", $"{wanted.Name}_{wanted.Version.Replace(":", "%3a", StringComparison.Ordinal)}.deb");
+        Directory.CreateDirectory(Path.GetDirectoryName(deb)!);
+        if (!File.Exists(deb))
+        {
+            progress.WriteLine($"source {package} {wanted.Version}: apt-get download");
+            await apt.DownloadAsync(wanted, deb, cancellationToken);
+        }
+        return (deb, wanted.Version);
+    }
+
+    /// <summary>
+    /// Debian's source package: apt-get download, unpack the tarball once, make it a git tree. The version apt would install
+    /// lives in <c>src/&lt;package&gt;</c>; another version (a package walk's step) in <c>src/&lt;package&gt;_&lt;version&gt;</c>,
+    /// unless the first tree already is that version.
+    /// </summary>
     private async Task<(string, string, string?)> DebianTreeAsync(DebianSourceTree source, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Sources);
         var tree = Path.Combine(Sources, source.Package);
+        if (source.Version is { } asked)
+        {
+            var defaultId = Path.Combine(tree, ".harness-source");
+            if (!(File.Exists(defaultId) && (await File.ReadAllTextAsync(defaultId, cancellationToken)).Trim() == $"{source.Package} {asked}"))
+                tree = Path.Combine(Sources, $"{source.Package}_{asked.Replace(':', '%')}");
+        }
         var idFile = Path.Combine(tree, ".harness-source");
         if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim(), null);
 
         using (await CacheLock.AcquireAsync(CacheLock.For(tree), progress, $"unpacking {source.Package}", cancellationToken))
         {
             if (File.Exists(idFile)) return (tree, (await File.ReadAllTextAsync(idFile, cancellationToken)).Trim(), null);
-            // The same apt access as prebuilt kernels: candidate version, then exactly that .deb.
-            var apt = new AptRepository("/var/lib/apt/lists");
-            var package = (await apt.FindAsync(source.Package, cancellationToken)).FirstOrDefault(p => p.Name == source.Package)
-                ?? throw new MachineException($"apt knows no package {source.Package} (apt-get update? Debian's linux-source-* packages are in main)");
-            var version = package.Version;
-            var deb = Path.Combine(cacheDirectory, "kernels", "debs", $"{package.Name}_{package.Version}.deb");
-            Directory.CreateDirectory(Path.GetDirectoryName(deb)!);
-            progress.WriteLine($"source {source.Package} {version}: apt-get download");
-            if (!File.Exists(deb)) await apt.DownloadAsync(package, deb, cancellationToken);
-            var unpack = Path.Combine(Sources, source.Package + ".deb-unpacked");
+            var (deb, version) = await SourceDebAsync(source.Package, source.Version, cancellationToken);
+            var unpack = tree + ".deb-unpacked";
             if (Directory.Exists(unpack)) Directory.Delete(unpack, recursive: true);
             await RunAsync("dpkg-deb", ["-x", deb, unpack], Sources, cancellationToken);
             var tarball = Directory.GetFiles(Path.Combine(unpack, "usr", "src"), "linux-source-*.tar.*").Single();
@@ -169,20 +214,6 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
     }
 
     // ---- patches, config, build ----------------------------------------------------------
-
-    /// <summary>Back to the pristine commit (only files that differ are rewritten), then the series in order.</summary>
-    private async Task ApplyPatchesAsync(string tree, IReadOnlyList<string> patches, CancellationToken cancellationToken)
-    {
-        await RunAsync("git", ["reset", "-q", "--hard"], tree, cancellationToken);
-        foreach (var patch in patches)
-        {
-            var check = await HostCommand.TryRunAsync("git", ["apply", "--check", "--verbose", patch], tree, cancellationToken);
-            if (check.ExitCode != 0)
-                throw new InputException(PatchProblems(patch, check.Output));
-            await RunAsync("git", ["apply", patch], tree, cancellationToken);
-            progress.WriteLine($"  applied {Path.GetFileName(patch)}");
-        }
-    }
 
     /// <summary>git apply's complaints ("error: patch failed: fs/direct-io.c:316") as located problems.</summary>
     internal static IReadOnlyList<InputProblem> PatchProblems(string patch, string gitOutput)
@@ -240,7 +271,7 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
             .Select(l => l.Split('=')[0]).ToArray();
     }
 
-    private async Task MakeAsync(string tree, string name, string log, CancellationToken cancellationToken)
+    private async Task MakeAsync(string tree, string name, string log, BuildEstimate estimate, CancellationToken cancellationToken)
     {
         var cores = jobs ?? Environment.ProcessorCount;
         var args = new List<string> { $"-j{cores}", "bzImage", "KBUILD_BUILD_TIMESTAMP=harness", "KBUILD_BUILD_USER=harness", "KBUILD_BUILD_HOST=harness" };
@@ -253,6 +284,8 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         }
         var compiled = 0;
         var clock = Stopwatch.StartNew();
+        WorkProgress Report(int files, TimeSpan elapsed) =>
+            new($"  building {name}", "files compiled", files, estimate.Files is { } n ? Math.Max(n, files) : null, elapsed) { Estimate = estimate.Source };
         var lastReport = TimeSpan.Zero;
         await using var logStream = new StreamWriter(log, append: true);
         var tail = new Queue<string>();
@@ -264,29 +297,33 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
                 tail.Enqueue(line);
                 if (tail.Count > 40) tail.Dequeue();
                 if (line.StartsWith("  CC", StringComparison.Ordinal)) compiled++;
-                if (clock.Elapsed - lastReport > TimeSpan.FromSeconds(15))
+                // Live: a few redraws a second; plain: a line every 15 s, so a CI log stays readable.
+                var live = WorkProgressWriter.IsLive(progress);
+                if (clock.Elapsed - lastReport > (live ? TimeSpan.FromMilliseconds(250) : TimeSpan.FromSeconds(15)))
                 {
                     lastReport = clock.Elapsed;
-                    progress.WriteLine($"  building {name}: {compiled} files compiled, {clock.Elapsed.TotalMinutes:F1} min (log: {log})");
+                    WorkProgressWriter.Report(progress, Report(compiled, clock.Elapsed));
                 }
             }
         }
-        progress.WriteLine($"  make -j{cores} bzImage in {tree}");
+        progress.WriteLine($"  make -j{cores} bzImage in {tree} (log: {log}; expected: {estimate.Source})");
         var result = await Cli.Wrap("make").WithArguments(args).WithWorkingDirectory(tree).WithEnvironmentVariables(env)
             .WithStandardOutputPipe(PipeTarget.ToDelegate(Line)).WithStandardErrorPipe(PipeTarget.ToDelegate(Line))
             .WithValidation(CommandResultValidation.None).ExecuteAsync(cancellationToken);
         if (result.ExitCode != 0)
             throw new MachineException($"kernel build of {name} failed (make exited {result.ExitCode}); log: {log}\n{string.Join('\n', tail)}");
+        if (WorkProgressWriter.IsLive(progress)) WorkProgressWriter.Report(progress, Report(compiled, clock.Elapsed) with { Finished = true });
         progress.WriteLine($"  built {name}: {compiled} files compiled in {clock.Elapsed.TotalSeconds:F0} s");
     }
 
     // ---- cache key ------------------------------------------------------------------
 
-    private static async Task<string> KeyAsync(string sourceId, KernelBuildSpec build, CancellationToken cancellationToken)
+    // The applied series' text, in order (not the given files: an mbox counts as the messages it applies).
+    private static async Task<string> KeyAsync(string sourceId, KernelBuildSpec build, PatchSeries series, CancellationToken cancellationToken)
     {
         var sb = new StringBuilder().AppendLine(sourceId).AppendLine(build.BaseConfig);
         foreach (var f in build.Fragments) sb.AppendLine("fragment").AppendLine(await File.ReadAllTextAsync(f, cancellationToken));
-        foreach (var p in build.Patches) sb.AppendLine("patch").AppendLine(await File.ReadAllTextAsync(p, cancellationToken));
+        foreach (var p in series.Patches) sb.AppendLine("patch").AppendLine(await File.ReadAllTextAsync(p.File, cancellationToken));
         sb.AppendLine(await RunAsync("gcc", ["--version"], Environment.CurrentDirectory, cancellationToken));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
     }

@@ -85,13 +85,14 @@ public static class KernelConfigCheck
 
     /// <summary>
     /// Throws an <see cref="InputException"/> naming the kernel spec, its config file, the missing symbols
-    /// and the filesystem when the kernel cannot run the guest. False when there is no config to check.
+    /// and the filesystem when the kernel cannot run the guest. <paramref name="disk"/>: what the setups' test-disk
+    /// buses need (QemuDisk). False when there is no config to check.
     /// </summary>
-    public static bool Check(KernelImage kernel, IReadOnlyList<FilesystemSpec> filesystems, IReadOnlyCollection<string> loadedModules)
+    public static bool Check(KernelImage kernel, IReadOnlyList<FilesystemSpec> filesystems, IReadOnlyCollection<string> loadedModules, IEnumerable<ConfigRequirement>? disk = null)
     {
         if (kernel.ConfigFile is not { } file || !File.Exists(file)) return false;
         var config = Parse(File.ReadAllText(file));
-        var unmet = Unmet(config, Guest.Concat(filesystems.Select(ForFilesystem)), loadedModules);
+        var unmet = Unmet(config, Guest.Concat(filesystems.Select(ForFilesystem)).Concat(disk ?? []).DistinctBy(r => (r.Why, string.Join(",", r.AnyOf))), loadedModules);
         if (unmet.Count > 0)
             throw new InputException(unmet.Select(u => new InputProblem(kernel.SpecFile ?? kernel.Name, 0, 0, "config",
                 $"kernel {kernel.Name} ({file}) lacks {u}")).ToArray());

@@ -75,15 +75,25 @@ public sealed class KernelFetcher(string cacheDirectory, TextWriter progress)
         };
     }
 
-    private async Task DownloadAndUnpackAsync(KernelSpec spec, DebianPackage package, string folder, string marker, CancellationToken cancellationToken)
+    /// <summary>The .deb of exactly that version, downloaded once into <c>debs/</c> (the file a fetch unpacks; the changelog of a package walk is read from it).</summary>
+    public Task<string> DownloadDebAsync(string package, string version, CancellationToken cancellationToken) =>
+        DownloadDebAsync(package, new DebianPackage(package, version), cancellationToken);
+
+    private async Task<string> DownloadDebAsync(string who, DebianPackage package, CancellationToken cancellationToken)
     {
         var debs = Directory.CreateDirectory(Path.Combine(cacheDirectory, "debs")).FullName;
         var deb = Path.Combine(debs, $"{package.Name}_{package.Version.Replace(":", "%3a", StringComparison.Ordinal)}_amd64.deb");
         if (!File.Exists(deb))
         {
-            progress.WriteLine($"kernel {spec.Name}: downloading {package.Name} {package.Version}");
+            progress.WriteLine($"kernel {who}: downloading {package.Name} {package.Version}");
             await _apt.DownloadAsync(package, deb, cancellationToken);
         }
+        return deb;
+    }
+
+    private async Task DownloadAndUnpackAsync(KernelSpec spec, DebianPackage package, string folder, string marker, CancellationToken cancellationToken)
+    {
+        var deb = await DownloadDebAsync(spec.Name, package, cancellationToken);
 
         // No marker: whatever is there is from an interrupted unpack.
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);

@@ -17,10 +17,25 @@ public sealed record KernelBuildSpec(string BaseConfig, IReadOnlyList<string> Fr
 {
     /// <summary>The same build with one more patch on top (the patch under test).</summary>
     public KernelBuildSpec WithPatch(string patch) => this with { Patches = [.. Patches, patch] };
+
+    /// <summary>How errors and records name a patch file (an mbox message, a commit of a range); absent: its path.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The same build with a series on top (the patches under test), each keeping its label.</summary>
+    public KernelBuildSpec WithSeries(PatchSeries series) => this with
+    {
+        Patches = [.. Patches, .. series.Patches.Select(p => p.File)],
+        Labels = Labels.Concat(series.Patches.Select(p => KeyValuePair.Create(p.File, p.Label)))
+            .GroupBy(l => l.Key).ToDictionary(g => g.Key, g => g.Last().Value),
+    };
 }
 
 /// <summary>Debian's kernel source package (e.g. <c>linux-source-6.1</c>): its tarball, fetched with apt-get download.</summary>
-public sealed record DebianSourceTree(string Package) : KernelSource;
+public sealed record DebianSourceTree(string Package) : KernelSource
+{
+    /// <summary>One exact version (a package walk's step); null: the version apt would install.</summary>
+    public string? Version { get; init; }
+}
 
 /// <summary>A local git repository and a ref to build (a commit, tag or branch).</summary>
 public sealed record GitTree(string Repository, string Ref) : KernelSource;

@@ -168,6 +168,8 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
         try
         {
             await mount.UnmountAsync(cancellationToken);
+            if (!await mount.WaitReleasedAsync(TimeSpan.FromSeconds(30), cancellationToken))
+                return (FsckResult.NotRun("not checked: the filesystem was still alive 30 s after its unmount (another process or mount namespace holds it), and a checker must not read a live filesystem"), null);
             return (await FsckRunner.CheckAsync(fs, image, cancellationToken, layout.FsckLogArguments), null);
         }
         catch (Exception e) when (e is MachineException or OperationCanceledException)
@@ -372,6 +374,7 @@ internal sealed class ImageLayout(FilesystemSpec fs, IFaultInjector? fault) : IA
 internal sealed class LoopMount(string imagePath, string mountPoint, string type, IReadOnlyList<string> options, string? device = null)
 {
     private bool _mounted;
+    private string? _source;
 
     public string ImagePath => imagePath;
 
@@ -384,6 +387,7 @@ internal sealed class LoopMount(string imagePath, string mountPoint, string type
         arguments.AddRange([device ?? imagePath, mountPoint]);
         await HostCommand.RunAsync("mount", arguments, CancellationToken.None);
         _mounted = true;
+        _source = MountSource(mountPoint);
         cancellationToken.ThrowIfCancellationRequested();
     }
 
@@ -411,6 +415,49 @@ internal sealed class LoopMount(string imagePath, string mountPoint, string type
             }
         }
     }
+
+    /// <summary>
+    /// After <see cref="UnmountAsync"/>: waits until the filesystem is really gone (its device no longer
+    /// claimed, or the auto-cleared loop device detached or reused), so a checker never reads a live
+    /// filesystem. False when it still lives after <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<bool> WaitReleasedAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_source is null || !_source.StartsWith("/dev/", StringComparison.Ordinal)) return true;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (!StillOurs(_source) || !Interop.BlockDeviceClaim.IsClaimed(_source)) return true;
+            if (clock.Elapsed >= timeout) return false;
+            await Task.Delay(100, cancellationToken);
+        }
+    }
+
+    /// <summary>A loop device still backed by this image (not auto-cleared, not reused by another mount).</summary>
+    private bool StillOurs(string source)
+    {
+        var backing = $"/sys/block/{Path.GetFileName(source)}/loop/backing_file";
+        if (!source.StartsWith("/dev/loop", StringComparison.Ordinal)) return true;
+        try { return File.ReadAllText(backing).Trim() == Path.GetFullPath(imagePath); }
+        catch (IOException) { return false; }
+    }
+
+    /// <summary>The device mounted at <paramref name="point"/>, from /proc/self/mountinfo (null when not found).</summary>
+    private static string? MountSource(string point)
+    {
+        var full = Path.GetFullPath(point);
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            // "id parent major:minor root mountpoint options [optional...] - fstype source superoptions"
+            var fields = line.Split(' ');
+            var dash = Array.IndexOf(fields, "-");
+            if (fields.Length > 4 && dash > 0 && dash + 2 < fields.Length && Unescape(fields[4]) == full) return fields[dash + 2];
+        }
+        return null;
+    }
+
+    private static string Unescape(string field) =>
+        System.Text.RegularExpressions.Regex.Replace(field, @"\\([0-7]{3})", m => ((char)Convert.ToInt32(m.Groups[1].Value, 8)).ToString());
 }
 
 /// <summary>Facts about the host.</summary>

@@ -27,9 +27,17 @@ public static class HtmlReport
     };
 
     private const string LegalColour = "#dddddd";
-    private const int Width = 820;
-    private const int PlotLeft = 250;
-    private const int PlotRight = 640;
+    internal const int Width = 820;
+    internal const int PlotLeft = 250;
+    internal const int PlotRight = 640;
+
+    /// <summary>The inline style every report page shares, closing the head and opening the body.</summary>
+    internal const string Style =
+        "<style>\nbody{font-family:sans-serif;max-width:64em;margin:1em auto;padding:0 1em;color:#222}\n" +
+        "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}\n" +
+        ".PASS{color:#2a7d2a}.FAIL,.CRASH{color:#c00;font-weight:bold}.ERROR{color:#a60}.SKIP{color:#666}\n" +
+        "code{background:#f4f4f4;padding:0 3px}svg{display:block;margin:.5em 0}svg text{font-family:sans-serif;font-size:12px}\n" +
+        "</style>\n</head>\n<body>\n";
 
     public static string Render(ReportModel model)
     {
@@ -37,11 +45,7 @@ public static class HtmlReport
         var what = model.Kind == ReportKind.Run ? "run" : "validate";
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         sb.Append(Inv($"<title>harness {what} {E(model.RunId)}: {E(model.Verdict)}</title>\n"));
-        sb.Append("<style>\nbody{font-family:sans-serif;max-width:64em;margin:1em auto;padding:0 1em;color:#222}\n" +
-                  "table{border-collapse:collapse;font-size:90%}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}\n" +
-                  ".PASS{color:#2a7d2a}.FAIL,.CRASH{color:#c00;font-weight:bold}.ERROR{color:#a60}.SKIP{color:#666}\n" +
-                  "code{background:#f4f4f4;padding:0 3px}svg{display:block;margin:.5em 0}svg text{font-family:sans-serif;font-size:12px}\n" +
-                  "</style>\n</head>\n<body>\n");
+        sb.Append(Style);
         sb.Append(Inv($"<h1>harness {what} {E(model.RunId)}: <span class=\"{E(VerdictClass(model))}\">{E(model.Verdict)}</span></h1>\n"));
         sb.Append(Inv($"<p id=\"headline\">{E(MarkdownReport.Headline(model).Replace("**", "", StringComparison.Ordinal))}</p>\n"));
         sb.Append(Inv($"<ul>\n<li>command: <code>{E(model.CommandLine)}</code></li>\n<li>machine: {E(model.Machine.Kind)}, kernel {E(model.Machine.Kernel)}, {model.Machine.CpuCount} CPUs; {E(model.Machine.Detail)}</li>\n"));
@@ -101,7 +105,8 @@ public static class HtmlReport
         return sb.ToString();
     }
 
-    private static string IntervalPlot(string id, string title, IReadOnlyList<(string Label, int Failures, int Runs, double Rate, double Lower, double Upper)> rows, double? residual)
+    /// <summary>One row per label: the rate as a dot and its interval as a bar (0-100 %), counts at the right; an optional dashed residual line.</summary>
+    internal static string IntervalPlot(string id, string title, IReadOnlyList<(string Label, int Failures, int Runs, double Rate, double Lower, double Upper)> rows, double? residual)
     {
         const int rowHeight = 26, top = 24;
         var height = top + rows.Count * rowHeight + 24;
@@ -265,9 +270,9 @@ public static class HtmlReport
     private static string Offset(long bytes) =>
         bytes == 0 ? "0" : bytes % (1L << 20) == 0 ? Inv($"{bytes >> 20} MiB") : bytes % 1024 == 0 ? Inv($"{bytes >> 10} KiB") : Inv($"{bytes}");
 
-    private static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
+    internal static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 
-    private static string E(string text) => WebUtility.HtmlEncode(text);
+    internal static string E(string text) => WebUtility.HtmlEncode(text);
 
-    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+    internal static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

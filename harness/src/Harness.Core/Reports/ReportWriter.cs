@@ -42,6 +42,23 @@ public static class ReportWriter
     }
 
     /// <summary>
+    /// The end of `compare` and `bisect`: their own pages (<see cref="CompareReport"/>, <see cref="BisectReport"/>)
+    /// from the record just written; as for runs, a failure is said and never changes the exit code.
+    /// </summary>
+    public static async Task WritePagesAfterCommandAsync(string folder, Func<string, CancellationToken, Task<IReadOnlyList<string>>> write, TextWriter stdout, TextWriter stderr)
+    {
+        try
+        {
+            var files = await write(folder, CancellationToken.None);
+            stdout.WriteLine($"reports: {string.Join(", ", files.Select(Path.GetFileName))} in {ReportLoader.ShownAs(folder, Environment.CurrentDirectory)}");
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            stderr.WriteLine($"harness: reports not written ({e.GetType().Name}): {e.Message.Split('\n')[0]}; 'harness report {folder}' retries");
+        }
+    }
+
+    /// <summary>
     /// The end of `run` and `validate`: reports for what finished, even when interrupted. A report
     /// that cannot be written is said on <paramref name="stderr"/> and never changes the command's
     /// exit code (the records, which decide it, are already safe).

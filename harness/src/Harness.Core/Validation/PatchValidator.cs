@@ -36,6 +36,9 @@ public sealed record ValidationRequest(
     /// <summary>SHA-256 of the --patch file (null with --with-kernel): a resumed validation must test the same patch.</summary>
     public string? PatchSha256 { get; init; }
 
+    /// <summary>The series under test as applied, in order: each patch's label (file, mbox message, commit) and SHA-256.</summary>
+    public IReadOnlyList<Kernels.AppliedPatch> Patches { get; init; } = [];
+
     /// <summary>--resume: the validation folder to finish; decided pairs are kept, the pair in progress continues from its recorded looks.</summary>
     public string? ResumeFrom { get; init; }
 }
@@ -130,8 +133,11 @@ public sealed record ValidationRecord(
     /// <summary>Cases validated, in order, with their file digests and seeds.</summary>
     public IReadOnlyList<ValidationCase> Cases { get; init; } = [];
 
-    /// <summary>SHA-256 of the --patch file, null with --with-kernel.</summary>
+    /// <summary>SHA-256 of the --patch file (of a series: of its patches' digests in order), null with --with-kernel.</summary>
     public string? PatchSha256 { get; init; }
+
+    /// <summary>The series under test as applied, in order: each patch's label (file, mbox message, commit) and SHA-256.</summary>
+    public IReadOnlyList<Kernels.AppliedPatch> Patches { get; init; } = [];
 
     /// <summary>When --resume continued this validation.</summary>
     public IReadOnlyList<DateTimeOffset> Resumed { get; init; } = [];
@@ -167,6 +173,7 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             Filesystems = request.Filesystems.Select(f => f.Name).ToArray(),
             Cases = request.Cases.Select(c => new ValidationCase(c.Name, RunExecutor.Sha256(c.SourceFile), c.Workload.Seed)).ToArray(),
             PatchSha256 = request.PatchSha256,
+            Patches = request.Patches,
         };
         RunFolder folder;
         ValidationRecord record;
@@ -338,11 +345,27 @@ public sealed class PatchValidator(ResultStore store, TimeProvider time, TextWri
             if (request.Control is { } c && plan.Look == 1) Add(c, plan.With, 0);
 
             var results = new CellResult?[cells.Count];
+            // A live terminal shows the look as a bar of guest cells done; a plain log gets the look's line at its end.
+            var lookClock = System.Diagnostics.Stopwatch.StartNew();
+            var cellsDone = 0;
+            Progress.WorkProgress Look(bool finished = false) =>
+                new($"  {fs.Name}/{@case.Name} look {plan.Look}", "guest cells", cellsDone, cells.Count, lookClock.Elapsed)
+                {
+                    Estimate = $"{cells.Sum(c => c.Repeats)} repeats over {cells.Count} guests", Finished = finished,
+                };
+            async Task RunOneAsync(int i)
+            {
+                results[i] = await RunCellAsync(folder, cells[i].Side, MachineFor(cells[i].Side, cells[i].Guest), fs, @case, plan.Look, cells[i].Guest, cells[i].Repeats, cells[i].First, request.WorkDirectory, request.ResumeFrom is not null, token);
+                Interlocked.Increment(ref cellsDone);
+                Progress.WorkProgressWriter.Report(_progress, Look(), plainLine: false);
+            }
+            Progress.WorkProgressWriter.Report(_progress, Look(), plainLine: false);
             if (request.Parallel)
-                await Task.WhenAll(cells.Select(async (cell, i) => results[i] = await RunCellAsync(folder, cell.Side, MachineFor(cell.Side, cell.Guest), fs, @case, plan.Look, cell.Guest, cell.Repeats, cell.First, request.WorkDirectory, request.ResumeFrom is not null, token)));
+                await Task.WhenAll(Enumerable.Range(0, cells.Count).Select(RunOneAsync));
             else
                 for (var i = 0; i < cells.Count; i++)
-                    results[i] = await RunCellAsync(folder, cells[i].Side, MachineFor(cells[i].Side, cells[i].Guest), fs, @case, plan.Look, cells[i].Guest, cells[i].Repeats, cells[i].First, request.WorkDirectory, request.ResumeFrom is not null, token);
+                    await RunOneAsync(i);
+            Progress.WorkProgressWriter.Report(_progress, Look(finished: true), plainLine: false);
             // The control runs in the first look only: its guests power off now.
             if (request.Control is { } ctl && plan.Look == 1) await ReleaseAsync(side => side == ctl);
 

@@ -127,12 +127,14 @@ public sealed class BisectCliTests(ITestOutputHelper log) : IDisposable
         var kernels = Path.Combine(RepoPaths.Root, "kernels");
 
         var walk = await Harness(history, "bisect", "--kernel-series", "debian-6.1-cloud", "--kernels-dir", kernels);
-        var notPackages = await Harness(history, "bisect", "--kernel-series", "linux-6.1", "--kernels-dir", kernels);
+        var local = Path.Combine(_scratch, "local.yaml");
+        await File.WriteAllTextAsync(local, "name: local\ndescription: a kernel on disk\nsource:\n  bzimage: /boot/vmlinuz\n");
+        var notPackages = await Harness(history, "bisect", "--kernel-series", local, "--kernels-dir", kernels);
 
         Assert.True(walk.Code == 0, $"exit {walk.Code}: {walk.Err}\n{walk.Out}");
         Assert.Contains($"CULPRIT: first bad commit {versions[^2].Sha} with probability", walk.Out);
         Assert.Equal(2, notPackages.Code);
-        Assert.Contains("is not a Debian package pattern", notPackages.Err);
+        Assert.Contains("is not a Debian package pattern (debian-package:) or source package (debian-source:)", notPackages.Err);
     }
 
     [Fact]

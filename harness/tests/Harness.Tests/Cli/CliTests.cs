@@ -20,6 +20,7 @@ public sealed class CliTests
     [InlineData("cases", "list", "--help")]
     [InlineData("cases", "show", "--help")]
     [InlineData("compare", "--help")]
+    [InlineData("nightly", "--help")]
     public async Task Every_command_has_help(params string[] args)
     {
         var (code, output, _) = await Run(args);

@@ -80,6 +80,11 @@ public sealed class CompareTests : IDisposable
         Assert.Equal(4 * TargetBlocks("ext4-tiny") - 3, TargetBlocks("xfs-1k-tiny"));
         // The printed record (--json) is the one on disk.
         Assert.Contains($"results: {Path.Combine(_scratch, "results", record.CompareId)}", output);
+        // The comparison's own page, from the record just written: the verdict first and one table row per row.
+        var page = File.ReadAllText(Path.Combine(_scratch, "results", record.CompareId, "report.md"));
+        Assert.StartsWith($"# harness compare {record.CompareId}: PASS", page, StringComparison.Ordinal);
+        Assert.Equal(record.Rows.Count, page.Split('\n').Count(l => l.StartsWith("| host ", StringComparison.Ordinal)));
+        Assert.True(File.Exists(Path.Combine(_scratch, "results", record.CompareId, "report.html")));
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class ExploreEndToEndTests : IDisposable
 
     public void Dispose() => Directory.Delete(_scratch, recursive: true);
 
-    private async Task<ExploreSummary> ExploreAsync(int workloads, ulong seed, IFaultInjector? fault = null, ShrinkPolicy? policy = null)
+    private async Task<ExploreSummary> ExploreAsync(int? workloads, ulong seed, IFaultInjector? fault = null, ShrinkPolicy? policy = null, TimeSpan? budget = null)
     {
         Assert.True(Environment.IsPrivilegedProcess, "end-to-end tests on the host kernel need root (loop mounts); run `make test` as root");
         var machine = new LocalMachine(new LocalMachineOptions(TestAgent.Binary, 128L << 20, Fault: fault));
@@ -30,7 +30,7 @@ public sealed class ExploreEndToEndTests : IDisposable
         var explorer = new Explorer(machine, new ResultStore(Path.Combine(_scratch, "results")), TimeProvider.System, TextWriter.Null);
         return await explorer.RunAsync(new ExploreRequest(FilesystemCatalog.Find("ext4"), seed, "host", 128L << 20, Path.Combine(_scratch, "work"), "test")
         {
-            Workloads = workloads, Shrink = policy ?? new ShrinkPolicy(),
+            Workloads = workloads, Budget = budget, Shrink = policy ?? new ShrinkPolicy(),
         }, CancellationToken.None);
     }
 
@@ -69,6 +69,24 @@ public sealed class ExploreEndToEndTests : IDisposable
         // The folder is a run folder too (report and cache tools read it).
         var run = RunJournal.ReadRun(summary.ResultsPath);
         Assert.Equal(record.Workloads.Select(w => w.CellId), run.Cells.Select(c => c.Input.CellId));
+    }
+
+    [Fact]
+    public async Task A_budget_that_cuts_a_workload_short_leaves_the_outcome_of_the_finished_ones()
+    {
+        var summary = await ExploreAsync(workloads: null, seed: 7, budget: TimeSpan.FromSeconds(20)); // several workloads even on a loaded host, the last one most likely cut
+
+        var record = RecordFormat.Read<ExploreRecord>(Path.Combine(summary.ResultsPath, "explore", "explore.json"));
+        Assert.True(record.BudgetReached);
+        Assert.False(record.Interrupted);
+        Assert.NotEmpty(record.Workloads);
+        Assert.All(record.Workloads, w => Assert.Equal("PASS", w.Outcome));
+        // A workload the budget cut before its iteration ended is kept as interrupted, and says nothing:
+        // the explore is PASS (exit 0), not SKIP (exit 4) as when it was counted.
+        var run = RunJournal.ReadRun(summary.ResultsPath);
+        Assert.All(run.Cells.Where(c => c.Outcome != Outcome.Pass), c => Assert.True(c.Interrupted && c.Passed + c.Failed + c.Errored + c.Crashed == 0, c.ToString()));
+        Assert.Equal(Outcome.Pass, summary.Outcome);
+        Assert.Equal(Outcome.Pass, run.Outcome);
     }
 
     [Fact]

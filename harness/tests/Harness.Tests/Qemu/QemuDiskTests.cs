@@ -1,5 +1,5 @@
 // A setup's disk and mount options under QEMU: the test disk's sector sizes on the command line,
-// the mount options in the guest's settings and init, and the buses not built yet refused by name.
+// the mount options in the guest's settings and init, each bus's devices and guest disk name.
 using System.Text;
 using Harness.Cases;
 using Harness.Kernels;
@@ -32,15 +32,46 @@ public sealed class QemuDiskTests
     }
 
     [Theory]
-    [InlineData("virtio-scsi")]
-    [InlineData("nvme")]
-    public void Buses_other_than_virtio_blk_are_refused_as_not_built(string bus)
+    [InlineData("virtio-scsi", "512e", "virtio-scsi-pci,id=scsi0|scsi-hd,drive=test,bus=scsi0.0,channel=0,scsi-id=0,lun=0,logical_block_size=512,physical_block_size=4096", "sda")]
+    [InlineData("nvme", "4kn", "nvme,drive=test,serial=harness-test,logical_block_size=4096,physical_block_size=4096", "nvme0n1")]
+    [InlineData("virtio-blk", "512", "virtio-blk-pci,drive=test,logical_block_size=512,physical_block_size=512", "vda")]
+    public void Each_bus_gets_its_devices_with_the_setups_sector_sizes_and_the_guest_looks_for_its_disk(string bus, string sectors, string devices, string guestDisk)
     {
-        var setup = SetupLoader.Parse("s.yaml", $"setups:\n  a:\n    fs: ext4\n    disk: {{bus: {bus}}}\n").Single();
+        var setup = SetupLoader.Parse("s.yaml", $"setups:\n  a:\n    fs: ext4\n    disk: {{sectors: {sectors}, bus: {bus}}}\n").Single();
+        var tiny = new CaseCatalog(RepoPaths.Cases).Find("tiny");
+        var cell = new CellRequest("a-tiny", setup.ToFilesystem(), tiny, 1, "/w", "/l");
 
-        Assert.Contains($"bus {bus} is not built yet on the QEMU machine", QemuDisk.Problem(setup.Geometry));
-        var e = Assert.Throws<MachineException>(() => QemuCommandLine.Build(Options(), Paths, setup.Geometry));
-        Assert.Contains("not built yet", e.Message);
+        var args = QemuCommandLine.Build(Options(), Paths, setup.Geometry).ToList();
+        var env = Encoding.UTF8.GetString(new QemuMachine(Options(), TextWriter.Null).CellFiles(cell, remount: false, probe: false).Single(f => f.GuestPath == "/harness/cell.env").Content);
+
+        Assert.Null(QemuDisk.Problem(setup.Geometry));
+        // The test disk's -device values follow the drive, in order.
+        var drive = args.IndexOf("-drive");
+        var expected = devices.Split('|');
+        Assert.Equal(expected, Enumerable.Range(0, expected.Length).Select(i => args[drive + 3 + 2 * i]));
+        Assert.All(Enumerable.Range(0, expected.Length), i => Assert.Equal("-device", args[drive + 2 + 2 * i]));
+        Assert.Contains($"TEST_DISK={guestDisk}\n", env);
+    }
+
+    [Fact]
+    public void The_guest_init_mounts_and_watches_the_disk_named_by_the_settings_not_a_fixed_vda()
+    {
+        Assert.DoesNotContain("/dev/vda", GuestInit.Script);
+        Assert.Contains("DISK=\"/dev/${TEST_DISK:-vda}\"", GuestInit.Script);
+        Assert.Contains("HARNESS-DISK $DISK logical=", GuestInit.Script);
+    }
+
+    [Fact]
+    public void A_kernel_with_the_bus_drivers_as_modules_gets_them_and_a_kernel_without_them_is_refused_naming_the_symbol()
+    {
+        var scsi = QemuDisk.For(DiskBus.VirtioScsi);
+        var config = KernelConfigCheck.Parse("CONFIG_BLK_DEV_SD=m\nCONFIG_SCSI_VIRTIO=m\nCONFIG_BLK_DEV_NVME=y\n");
+
+        Assert.Empty(KernelConfigCheck.Unmet(config, scsi.Config, scsi.Modules.ToArray()));
+        Assert.Empty(KernelConfigCheck.Unmet(config, QemuDisk.For(DiskBus.Nvme).Config, []));
+        // Planted defect: the same =m config booted without the modules, and a config without NVMe.
+        Assert.Contains(KernelConfigCheck.Unmet(config, scsi.Config, ["virtio_blk"]), u => u.Contains("CONFIG_SCSI_VIRTIO=m", StringComparison.Ordinal));
+        Assert.Contains(KernelConfigCheck.Unmet(KernelConfigCheck.Parse("CONFIG_BLK_DEV_SD=y\n"), QemuDisk.For(DiskBus.Nvme).Config, []), u => u.Contains("CONFIG_BLK_DEV_NVME", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -53,6 +84,6 @@ public sealed class QemuDiskTests
         var env = Encoding.UTF8.GetString(new QemuMachine(Options(), TextWriter.Null).CellFiles(cell, remount: true, probe: false).Single(f => f.GuestPath == "/harness/cell.env").Content);
 
         Assert.Contains("MOUNT_OPTS='dioread_nolock,noatime'\n", env);
-        Assert.Equal(2, GuestInit.Script.Split('\n').Count(l => l.Contains("mount -t \"$FS_TYPE\" ${MOUNT_OPTS:+-o \"$MOUNT_OPTS\"} /dev/vda /mnt/test", StringComparison.Ordinal)));
+        Assert.Equal(2, GuestInit.Script.Split('\n').Count(l => l.Contains("mount -t \"$FS_TYPE\" ${MOUNT_OPTS:+-o \"$MOUNT_OPTS\"} \"$DISK\" /mnt/test", StringComparison.Ordinal)));
     }
 }

@@ -128,6 +128,27 @@ public sealed class ReportCliTests
     }
 
     [Fact]
+    public void Rerun_of_a_patched_cell_passes_the_whole_series_on_in_order()
+    {
+        using var fixture = new ReportFixture(ReportFixture.Validation);
+        const string cellId = "ocfs2-seed-with-look01-g2";
+        var caseFile = Path.Combine(RepoPaths.Cases, "seed.yaml");
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(caseFile)));
+        var cellJson = Path.Combine(fixture.Folder, "cells", cellId, "cell.json");
+        var cell = RecordFormat.Read<CellResult>(cellJson);
+        File.WriteAllText(cellJson, JsonSerializer.Serialize(cell with { Input = cell.Input with { CaseFile = caseFile, CaseSha256 = sha } }, ResultStore.Json));
+        var validationJson = Path.Combine(fixture.Folder, "validation.json");
+        var validation = RecordFormat.Read<Harness.Validation.ValidationRecord>(validationJson);
+        string[] recorded = ["--kernel", "linux-6.1-ocfs2-race", "--patch", "a.patch,b.patch", "--fs", "ocfs2", "--patch", "thread.mbox", "--patch-range", "/src/linux:v6.1..fix", "--accel", "tcg"];
+        File.WriteAllText(validationJson, JsonSerializer.Serialize(validation with { WorkingDirectory = Environment.CurrentDirectory, Arguments = recorded }, ResultStore.Json));
+
+        var args = ReportCommand.RerunArguments(Path.Combine(fixture.Folder, "cells", cellId), "elsewhere");
+
+        Assert.Equal(["--machine", "qemu", "--kernel", "linux-6.1-ocfs2-race", "--patch", "a.patch,b.patch", "--patch", "thread.mbox", "--patch-range", "/src/linux:v6.1..fix",
+            "--accel", "tcg", "--fs", "ocfs2", "--case", caseFile, "--repeats", "10", "--results", "elsewhere"], args);
+    }
+
+    [Fact]
     public void Rerun_refuses_a_changed_case_file_and_another_working_directory()
     {
         using var fixture = RunHere(out _);

@@ -17,7 +17,7 @@ public static class GuestInit
 
     /// <summary>
     /// The alive port gets "&lt;reads completed&gt; &lt;writes completed&gt;" of the test disk every second
-    /// (/sys/block/vda/stat fields 1 and 5): the workload's progress as the block layer sees it.
+    /// (/sys/block/$TEST_DISK/stat fields 1 and 5; TEST_DISK is vda, sda or nvme0n1 by the setup's bus, see QemuDisk): the workload's progress as the block layer sees it.
     /// Framing on the results port: "@@begin i phase uptime", the agent's JSON report, "@@end i phase rc uptime";
     /// "@@mark name uptime" when the guest's own phase "name" (mount, remount, unmount) ends; "@@idle" when it
     /// ran the iterations the control port asked for ("run first count") and unmounted the test disk;
@@ -32,6 +32,8 @@ public static class GuestInit
         mount -t sysfs sys /sys
         mount -t devtmpfs dev /dev
         . /harness/cell.env
+        # The test disk's name by the setup's bus (QemuDisk): vda (virtio-blk), sda (virtio-scsi), nvme0n1.
+        DISK="/dev/${TEST_DISK:-vda}"
         # Surface hung tasks within the host's budget (set for TCG or KVM speed) instead of after
         # the default two minutes; the host calls it a crash only if the disk stopped moving too.
         [ -w /proc/sys/kernel/hung_task_timeout_secs ] && echo "${HUNG_TASK_TIMEOUT:-60}" > /proc/sys/kernel/hung_task_timeout_secs
@@ -43,7 +45,8 @@ public static class GuestInit
         ALIVE=""
         CTL=""
         n=0
-        while [ $n -lt 100 ]; do
+        # Up to 30 s: a SCSI scan under TCG on a loaded host is slower than virtio-blk's probe.
+        while [ $n -lt 300 ]; do
           for p in /sys/class/virtio-ports/*; do
             [ -r "$p/name" ] || continue
             case "$(cat "$p/name")" in
@@ -52,23 +55,26 @@ public static class GuestInit
               harness.control) CTL="/dev/${p##*/}" ;;
             esac
           done
-          [ -n "$OUT" ] && [ -c "$OUT" ] && [ -n "$ALIVE" ] && [ -c "$ALIVE" ] && { [ "$PROBE" = 1 ] || [ -c "$CTL" ]; } && [ -b /dev/vda ] && break
+          [ -n "$OUT" ] && [ -c "$OUT" ] && [ -n "$ALIVE" ] && [ -c "$ALIVE" ] && { [ "$PROBE" = 1 ] || [ -c "$CTL" ]; } && [ -b "$DISK" ] && break
           sleep 0.1
           n=$((n + 1))
         done
         finish() { sync; [ -n "$OUT" ] && echo "@@done" > "$OUT"; echo "HARNESS-DONE"; reboot -f; }
         fail() { echo "HARNESS-ERROR $*"; [ -n "$OUT" ] && echo "@@error $*" > "$OUT"; finish; }
         [ -n "$OUT" ] || fail "no virtio-serial port named harness.results"
-        [ -b /dev/vda ] || fail "no test disk /dev/vda (virtio_blk loaded?)"
+        [ -b "$DISK" ] || fail "no test disk $DISK (its bus driver loaded? see HARNESS-INSMOD-FAILED lines)"
         [ -n "$ALIVE" ] || fail "no virtio-serial port named harness.alive"
         [ "$PROBE" = 1 ] || [ -n "$CTL" ] || fail "no virtio-serial port named harness.control"
         # Once a second, the test disk's completed reads and writes: a moving workload moves these.
-        ( while :; do read -r r _ _ _ w _ < /sys/block/vda/stat; echo "$r $w"; sleep 1; done ) > "$ALIVE" &
+        ( while :; do read -r r _ _ _ w _ < "/sys/block/${DISK#/dev/}/stat"; echo "$r $w"; sleep 1; done ) > "$ALIVE" &
         # Phase marks: "@@mark name uptime" closes the phase "name" since the last mark; frames carry
         # the uptime at their begin and end, so the host sees where the guest's time went.
         mark() { read -r up _ < /proc/uptime; echo "@@mark $1 $up" > "$OUT"; }
         mark booted
         echo "HARNESS-BOOTED cpus=$(grep -c ^processor /proc/cpuinfo) kernel=$(uname -r)"
+        # What the guest kernel sees of the test disk (a setup's 512e or 4Kn geometry must arrive as such).
+        q="/sys/block/${DISK#/dev/}/queue"
+        echo "HARNESS-DISK $DISK logical=$(cat "$q/logical_block_size") physical=$(cat "$q/physical_block_size")"
         [ "$CRASH" = 1 ] && echo c > /proc/sysrq-trigger
         # Tests: an immediate reboot, no kernel message; -no-reboot turns it into QEMU exiting with 0.
         # (sysrq b does not flush the tty: the boot line above may never reach the console.)
@@ -100,7 +106,7 @@ public static class GuestInit
             *) continue ;;
           esac
           # The setup's mount options (cases/setups/setups.yaml), if any.
-          mount -t "$FS_TYPE" ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} /dev/vda /mnt/test || fail "mount -t $FS_TYPE ${MOUNT_OPTS:+-o $MOUNT_OPTS }/dev/vda /mnt/test failed"
+          mount -t "$FS_TYPE" ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} "$DISK" /mnt/test || fail "mount -t $FS_TYPE ${MOUNT_OPTS:+-o $MOUNT_OPTS }$DISK /mnt/test failed"
           mark mount
           # Tests: a frozen filesystem blocks every writer in D state, a real hung task with a still disk.
           [ "$FREEZE" = 1 ] && fsfreeze --freeze /mnt/test
@@ -110,7 +116,7 @@ public static class GuestInit
             agent write $i
             if [ "$REMOUNT" = 1 ]; then
               umount /mnt/test || fail "umount /mnt/test failed after iteration $i"
-              mount -t "$FS_TYPE" ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} /dev/vda /mnt/test || fail "remount failed after iteration $i"
+              mount -t "$FS_TYPE" ${MOUNT_OPTS:+-o "$MOUNT_OPTS"} "$DISK" /mnt/test || fail "remount failed after iteration $i"
               mark remount
               agent readback $i
             fi

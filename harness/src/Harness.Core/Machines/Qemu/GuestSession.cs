@@ -126,6 +126,7 @@ internal sealed class GuestSession : IMachineSession
 
         var pendingWrite = new SortedDictionary<int, Frame>();
         var lastProgress = _clock.Elapsed;
+        var lastBootReport = TimeSpan.MinValue;
         var lastDelivery = Stopwatch.GetTimestamp();
         var delivered = 0;
         TimeSpan? failureSeen = null;
@@ -140,8 +141,15 @@ internal sealed class GuestSession : IMachineSession
         {
             var exited = qemu.Exited.IsCompleted;
             _console.Poll(final: exited);
+            // A live terminal shows the boot ticking (a plain log gets the "booted in" line below only).
+            if (!_console.Booted && firstCell && Progress.WorkProgressWriter.IsLive(_progress) && _clock.Elapsed - lastBootReport >= TimeSpan.FromMilliseconds(500))
+            {
+                lastBootReport = _clock.Elapsed;
+                Progress.WorkProgressWriter.Report(_progress, BootProgress(cell.CellId), plainLine: false);
+            }
             if (_console.Booted && _bootSeconds == 0)
             {
+                if (Progress.WorkProgressWriter.IsLive(_progress)) Progress.WorkProgressWriter.Report(_progress, BootProgress(cell.CellId) with { Finished = true }, plainLine: false);
                 _bootSeconds = _clock.Elapsed.TotalSeconds;
                 _setup.Mark("boot");
                 lastProgress = _clock.Elapsed;
@@ -263,8 +271,9 @@ internal sealed class GuestSession : IMachineSession
                 await Task.WhenAny(qemu.Exited, Task.Delay(Poll, cancellationToken));
         }
 
-        // Failed or cancelled: this guest is done for.
+        // Failed or cancelled: this guest is done for (and a boot still ticking on a live terminal stops).
         Alive = false;
+        if (!_console.Booted && Progress.WorkProgressWriter.IsLive(_progress)) Progress.WorkProgressWriter.Report(_progress, BootProgress(cell.CellId) with { Finished = true }, plainLine: false);
         if (last is not null) yield return last with { KernelWarnings = _console.Warnings };
         if (failed is null) throw new OperationCanceledException(cancellationToken);
         // A finding already made is never hidden: write reports whose read-back never came are
@@ -279,6 +288,10 @@ internal sealed class GuestSession : IMachineSession
         }
         throw failed;
     }
+
+    /// <summary>A boot's progress: seconds so far against the boot budget (no ETA: a boot has no count to extrapolate).</summary>
+    private Progress.WorkProgress BootProgress(string cellId) =>
+        new($"    booting {cellId}", "s", (long)_clock.Elapsed.TotalSeconds, null, _clock.Elapsed) { Estimate = $"--boot-timeout {_options.Boot.TotalSeconds:F0} s" };
 
     /// <summary>The held last iteration, its wall time running on from its delivery to the end of the disk check.</summary>
     private IterationRaw Held(IterationRaw last, long delivered, PhaseTimer teardown, Filesystems.FsckResult fsck) => last with

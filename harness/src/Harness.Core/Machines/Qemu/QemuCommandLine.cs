@@ -32,9 +32,11 @@ public static class QemuCommandLine
             "-append", "console=ttyS0 panic=-1 loglevel=4 no_timer_check rdinit=/init",
             "-chardev", $"file,id=console,path={p.ConsoleLog}", "-serial", "chardev:console",
             // The test disk: 512-byte logical sectors under 4 KiB fs blocks, so a block has sub-block
-            // parts, unless a setup asks for 512e or 4Kn (QemuDisk).
+            // parts, unless a setup asks for 512e or 4Kn or another bus (QemuDisk).
             "-drive", $"file={p.Disk},if=none,id=test,format=raw,aio={o.Backend.Aio},cache={o.Backend.Cache}",
-            "-device", QemuDisk.Device(disk ?? Setups.DiskGeometry.Default),
+        ]);
+        foreach (var device in QemuDisk.Devices(disk ?? Setups.DiskGeometry.Default)) args.AddRange(["-device", device]);
+        args.AddRange([
             // Results leave by their own channel, never mixed with kernel messages.
             "-device", "virtio-serial-pci",
             "-chardev", $"file,id=results,path={p.ResultsPort}",

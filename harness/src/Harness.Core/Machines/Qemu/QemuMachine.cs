@@ -67,6 +67,7 @@ public sealed class QemuMachine(QemuOptions options, TextWriter progress, IQemuR
     {
         var env = new StringBuilder()
             .Append(CultureInfo.InvariantCulture, $"FS_TYPE={cell.Filesystem.MountType}\n")
+            .Append(CultureInfo.InvariantCulture, $"TEST_DISK={QemuDisk.GuestDevice(cell.Filesystem.Geometry)}\n")
             .Append(CultureInfo.InvariantCulture, $"MOUNT_OPTS='{string.Join(',', cell.Filesystem.MountOptions)}'\n")
             .Append(CultureInfo.InvariantCulture, $"REMOUNT={(remount ? 1 : 0)}\n")
             .Append(CultureInfo.InvariantCulture, $"CRASH={(options.CrashAfterBoot ? 1 : 0)}\n")

@@ -197,7 +197,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
 
     private Command RunCommand(CancellationToken cancellationToken)
     {
-        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel), qemu (a booted --kernel), docker (that QEMU in a container per cell) or swarm (cells as shards of a Docker Swarm ReplicatedJob)", DefaultValueFactory = _ => "local" };
+        var machine = new Option<string>("--machine") { Description = "Where cells run: local (the host kernel), qemu (a booted --kernel), docker (that QEMU in a container per cell), docker-host (a container per cell on the Docker host's own kernel) or swarm (cells as shards of a Docker Swarm ReplicatedJob)", DefaultValueFactory = _ => "local" };
         var fs = new Option<string[]>("--fs")
         {
             Description = $"Filesystems, comma separated ({string.Join(", ", FilesystemCatalog.All.Select(f => f.Name))})",
@@ -239,13 +239,15 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             // --resume: the run's own recorded arguments rebuild the same matrix; RunExecutor checks it is the same.
             var parse = given.GetValue(resume) is { } resumeFrom ? ResumeParse(command, given, resumeFrom, resume, budget) : given;
             var machineKind = parse.GetValue(machine)!;
-            if (machineKind is not ("local" or "qemu" or "docker" or "swarm"))
-                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu, docker, swarm"));
+            if (machineKind is not ("local" or "qemu" or "docker" or "docker-host" or "swarm"))
+                throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu, docker, docker-host, swarm"));
             var jobsValue = Bounded(parse, jobs, 1, 256, "cells at once; each needs a machine and an image");
             var repeatsValue = Bounded(parse, repeats, 1, MaxRepeats, "each iteration keeps about 3 MB of reports");
             RejectSweptOptions(SplitList(parse.GetValue(fs)).Concat(SplitList(parse.GetValue(cases))), "run");
-            if (machineKind == "local" && patch.Given(parse))
-                throw new InputException(new InputProblem("--patch", 0, 0, "--patch", "works with --machine qemu only (the local machine runs the host kernel)"));
+            if (machineKind is "local" or "docker-host" && patch.Given(parse))
+                throw new InputException(new InputProblem("--patch", 0, 0, "--patch", $"works with --machine qemu only (the {machineKind} machine runs the host kernel)"));
+            if (machineKind == "docker-host" && parse.GetValue(dir) is not null)
+                throw new InputException(new InputProblem("--dir", 0, 0, "--dir", "works with --machine local only (docker-host formats a loop image per cell inside its container)"));
             if (parse.GetValue(dir) is { } d0 && (parse.GetValue(fault) is not null || machineKind != "local"))
                 throw new InputException(new InputProblem("--dir", 0, 0, "--dir", machineKind != "local"
                     ? "--dir and --fault work with --machine local only"
@@ -291,8 +293,10 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             // Images the harness makes: a case that cannot fit is bad input, before anything runs.
             if (parse.GetValue(dir) is null) CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
 
+            if (machineKind == "docker-host" && faultInjector is Harness.Faults.IArmedFault armed)
+                throw new InputException(new InputProblem("--fault", 0, 0, "--fault", $"{armed.Name} keeps the journal on a second loop device and fails the data image's writes on the host; not built for docker-host: use --machine local"));
             // Docker first: a missing engine is found in a second (exit 3 with the fix), before any kernel work.
-            using var docker = machineKind is "docker" or "swarm" ? await DockerEngine.ConnectAsync(null, cancellationToken) : null;
+            using var docker = machineKind is "docker" or "docker-host" or "swarm" ? await DockerEngine.ConnectAsync(null, cancellationToken) : null;
             if (machineKind == "swarm" && await Harness.Machines.Swarm.SwarmMachine.SwarmProblemAsync(docker!, cancellationToken) is { } swarmProblem)
             {
                 stderr.WriteLine($"harness: swarm machine: {swarmProblem}");
@@ -311,10 +315,23 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     return ExitInfrastructure;
                 }
             }
+            else if (machineKind == "docker-host")
+            {
+                try
+                {
+                    target = await DockerSetup.HostMachineAsync(docker!, cacheDir, parse.GetValue(agent), imageBytes, faultInjector, stderr, cancellationToken);
+                }
+                catch (MachineException e)
+                {
+                    stderr.WriteLine($"harness: docker-host machine: {e.Message}");
+                    return ExitInfrastructure;
+                }
+                jobCount = jobsValue ?? 1;
+            }
             else
             {
                 if (parse.GetValue(dir) is not null || faultInjector is not null)
-                    throw new InputException(new InputProblem("--machine", 0, 0, "--machine", "--dir and --fault work with --machine local only"));
+                    throw new InputException(new InputProblem("--machine", 0, 0, "--machine", "--dir and --fault work with --machine local and docker-host only"));
                 var spec = await patch.ApplyAsync(parse, new KernelCatalog(parse.GetValue(kernelsDir)!).Find(parse.GetValue(kernel)!), cacheDir, cancellationToken);
                 var setup = qemuOptions.Setup(parse, cacheDir, stderr);
                 try

@@ -18,6 +18,24 @@ internal static class DockerSetup
         if (image.How != "present") progress.WriteLine($"runner image: {image.Tag} ready ({image.How}, {image.Seconds:F0} s)");
         return new DockerQemuRuntime(engine.Client, image.Tag, options, progress);
     }
+
+    /// <summary>
+    /// The docker-host machine: the runner image (built or imported when missing) and the NativeAOT
+    /// agent (the container has no .NET runtime): --agent, else $HARNESS_AGENT_AOT, else the cache's.
+    /// </summary>
+    public static async Task<DockerHostMachine> HostMachineAsync(DockerEngine engine, string cacheDir, string? agentOverride, long imageSize, Harness.Faults.IFaultInjector? fault, TextWriter progress, CancellationToken cancellationToken)
+    {
+        // The loop device is attached here and passed by path: the engine must run on this very host.
+        if (!engine.Endpoint.StartsWith("unix://", StringComparison.Ordinal))
+            throw new MachineException($"docker-host attaches each cell's image to a loop device on this machine and passes it to the container, so it needs the engine of this machine (a unix socket), not {engine.Endpoint}; unset DOCKER_HOST or point it at unix:///var/run/docker.sock");
+        var candidates = new[] { agentOverride, Environment.GetEnvironmentVariable("HARNESS_AGENT_AOT"), Path.Combine(cacheDir, "agent", "harness-agent") };
+        var agent = candidates.FirstOrDefault(p => p is not null && File.Exists(p))
+            ?? throw new MachineException($"no NativeAOT agent at {Path.Combine(cacheDir, "agent", "harness-agent")} (the container has no .NET runtime); run `make agent-aot` (or pass --agent)");
+        var recipe = await RunnerImage.ResolveAsync(cancellationToken);
+        var image = await new RunnerImage(cacheDir, progress).EnsureAsync(engine.Client, recipe, rebuild: false, cancellationToken);
+        if (image.How != "present") progress.WriteLine($"runner image: {image.Tag} ready ({image.How}, {image.Seconds:F0} s)");
+        return new DockerHostMachine(engine.Client, image.Tag, new DockerHostOptions(new AgentBinary(Path.GetFullPath(agent)), imageSize, fault), progress);
+    }
 }
 
 public sealed class DockerCommand(TextWriter stdout, TextWriter stderr)

@@ -53,6 +53,8 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
         var qemu = new QemuCliOptions();
         var budget = DurationOption.Optional("--budget", "Stop the looks after this long; a pair not decided by then is INCONCLUSIVE with its partial counts");
         var json = JsonOutput.Option();
+        var machine = new Option<string>("--machine") { Description = "Where the guests' QEMU runs: qemu (on the host) or docker (each guest's QEMU in its own container, as `run --machine docker`)", DefaultValueFactory = _ => "qemu" };
+        machine.AcceptOnlyFromAmong("qemu", "docker");
         var resume = new Option<string?>("--resume") { Description = "Finish an interrupted validation: results/<run-id>; decided pairs are kept, the pair in progress continues from its recorded looks, with the validation's own options (only --budget may be added)" };
 
         var command = new Command("validate",
@@ -62,7 +64,7 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
             "with several (fs, case) pairs the first that applies of 1, 3, 4, 5, 0, 6 (FIXES on some pairs and NOT REPRODUCED on the rest is 0).")
         {
             kernel, patch, patchRange, withKernel, control, fs, cases, batch, maxResidual, minWith, guests, maxRepeats, alpha, confidence, sequential,
-            casesDir, kernelsDir, imageSize, results, cache, agent, budget, resume, json,
+            casesDir, kernelsDir, imageSize, results, cache, agent, budget, resume, json, machine,
         };
         foreach (var option in qemu.All) command.Options.Add(option);
 
@@ -140,6 +142,8 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
 
             async Task<(ValidationRecord, string)> ValidateAsync(TextWriter progress)
             {
+                // Docker first: a missing engine is found in a second (exit 3 with the fix), before any kernel work.
+                using var docker = parse.GetValue(machine) == "docker" ? await Machines.Docker.DockerEngine.ConnectAsync(null, cancellationToken) : null;
                 var provider = new KernelProvider(cacheDir, progress);
                 var without = await provider.GetAsync(withoutSpec, cancellationToken);
                 var with = series is not null
@@ -148,8 +152,15 @@ public sealed class ValidateCommand(TextWriter stdout, TextWriter stderr, TimePr
                 var controlImage = controlSpec is null ? null : await provider.GetAsync(controlSpec, cancellationToken);
 
                 var setup = qemu.Setup(parse, cacheDir, progress);
-                async Task<ValidationSide> Side(string label, KernelImage image) =>
-                    new(label, image, new QemuMachine(await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken), progress));
+                // The same guests either way: only where QEMU starts differs (GuestSession's IQemuRuntime).
+                async Task<ValidationSide> Side(string label, KernelImage image)
+                {
+                    var options = await qemu.PrepareAsync(parse, setup, image, filesystems, parse.GetValue(agent), imageBytes, cancellationToken);
+                    var runtime = docker is null ? null : await DockerSetup.RuntimeAsync(docker, cacheDir, options, progress, cancellationToken);
+                    var side = new QemuMachine(options, progress, runtime);
+                    if (await side.CheckAsync(cancellationToken) is { } problem) throw new MachineException($"{side.Kind} machine: {problem}");
+                    return new(label, image, side);
+                }
                 var request = new ValidationRequest(
                     await Side("without", without), await Side("with", with),
                     controlImage is null ? null : await Side("control", controlImage),

@@ -7,6 +7,9 @@ using Harness.Workload;
 
 namespace Harness.Machines;
 
+/// <summary>Starts the agent's command line (program first) somewhere else and returns its exit code and stderr.</summary>
+public delegate Task<(int ExitCode, string StandardError)> AgentLauncher(IReadOnlyList<string> command, CancellationToken cancellationToken);
+
 /// <summary>Where the agent binary is and how to start it.</summary>
 public sealed record AgentBinary(string Path)
 {
@@ -25,7 +28,14 @@ public sealed record AgentBinary(string Path)
         return null;
     }
 
-    public async Task<AgentReport> RunAsync(AgentRequest request, string scratchDirectory, CancellationToken cancellationToken)
+    public Task<AgentReport> RunAsync(AgentRequest request, string scratchDirectory, CancellationToken cancellationToken) =>
+        RunAsync(request, scratchDirectory, null, cancellationToken);
+
+    /// <summary>
+    /// Runs one agent phase. <paramref name="launcher"/> starts the agent's command line elsewhere
+    /// (docker-host: inside a container that sees the same paths); null starts it on the host.
+    /// </summary>
+    public async Task<AgentReport> RunAsync(AgentRequest request, string scratchDirectory, AgentLauncher? launcher, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(scratchDirectory);
         var requestPath = System.IO.Path.Combine(scratchDirectory, $"request-{request.Iteration}-{request.Phase}.json".ToLowerInvariant());
@@ -37,14 +47,22 @@ public sealed record AgentBinary(string Path)
             ? Cli.Wrap("dotnet").WithArguments([Path, "run", "--request", requestPath, "--report", reportPath])
             : Cli.Wrap(Path).WithArguments(["run", "--request", requestPath, "--report", reportPath]);
         if (Problem() is { } problem) throw new MachineException(problem);
-        BufferedCommandResult result;
-        try
+        (int ExitCode, string StandardError) result;
+        if (launcher is not null)
         {
-            result = await command.WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(cancellationToken);
+            result = await launcher([command.TargetFilePath, .. SplitArguments(requestPath, reportPath)], cancellationToken);
         }
-        catch (System.ComponentModel.Win32Exception e)
+        else
         {
-            throw new MachineException($"cannot start the agent {Path}: {e.Message.Split(". ")[0]}", e);
+            try
+            {
+                var buffered = await command.WithValidation(CommandResultValidation.None).ExecuteBufferedAsync(cancellationToken);
+                result = (buffered.ExitCode, buffered.StandardError);
+            }
+            catch (System.ComponentModel.Win32Exception e)
+            {
+                throw new MachineException($"cannot start the agent {Path}: {e.Message.Split(". ")[0]}", e);
+            }
         }
 
         if (File.Exists(reportPath))
@@ -65,6 +83,9 @@ public sealed record AgentBinary(string Path)
         throw new MachineException(
             $"agent exited with code {result.ExitCode} and no report ({command}): {Last(result.StandardError)}");
     }
+
+    private IReadOnlyList<string> SplitArguments(string requestPath, string reportPath) =>
+        Path.EndsWith(".dll", StringComparison.Ordinal) ? [Path, "run", "--request", requestPath, "--report", reportPath] : ["run", "--request", requestPath, "--report", reportPath];
 
     private static string Last(string text) => text.Length <= 2000 ? text.Trim() : "..." + text[^2000..].Trim();
 }

@@ -149,3 +149,9 @@ public sealed class KeptMachine(ISessionMachine machine) : IMachine, IAsyncDispo
 
 /// <summary>The machine itself broke (mkfs, mount, agent crash): the cell is ERROR, not FAIL.</summary>
 public class MachineException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The machine cannot run this cell here, and says why (e.g. a filesystem a container may not mount):
+/// the cell is SKIP with that reason, not ERROR, and the run goes on.
+/// </summary>
+public sealed class MachineSkipException(string message, Exception? inner = null) : MachineException(message, inner);

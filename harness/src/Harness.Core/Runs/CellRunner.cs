@@ -71,6 +71,14 @@ public sealed class CellRunner(IMachine machine, TimeProvider time, TextWriter p
             if (e.Warnings.Count >= warnings.Count) warnings = e.Warnings;
             _progress.WriteLine($"    {input.CellId}: {Outcomes.Word(machineOutcome)} {e.Message}");
         }
+        catch (MachineSkipException e)
+        {
+            // Not run here, with the reason: SKIP, never counted as the machine breaking.
+            machineOutcome = Outcome.Skip;
+            error = e.Message;
+            failure = new MachineFailure("skip", e.Message, null, null);
+            _progress.WriteLine($"    {input.CellId}: SKIP {e.Message}");
+        }
         catch (MachineException e)
         {
             error = e.Message;

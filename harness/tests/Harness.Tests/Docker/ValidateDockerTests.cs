@@ -26,7 +26,8 @@ public sealed class ValidateDockerTests(DockerEngineFixture docker) : IDisposabl
 
         var result = await HarnessProcess.RunAsync(
             ["validate", "--machine", "docker", "--kernel", "linux-6.1-ocfs2-race", "--patch", patch, "--fs", "ocfs2", "--case", "seed-quick",
-             "--batch", "5", "--max-residual", "0.3", "--max-repeats", "10", "--alpha", "0.05", "--results", _scratch],
+             "--batch", "5", "--max-residual", "0.3", "--max-repeats", "10", "--alpha", "0.05", "--results", _scratch,
+             "--agent", TestAgent.AotPath(DebianKernelFixture.CacheRoot)], // the agent under test ($HARNESS_AGENT_AOT in make test), not whatever the cache holds
             DebianKernelFixture.CacheRoot, TimeSpan.FromMinutes(20));
 
         Assert.True(result.ExitCode == 0, result.ToString());

@@ -44,4 +44,12 @@ public sealed record WorkloadSpec(
     int IoCount,
     FilePreparation Preparation,
     long DirtyBytes,
-    ulong Seed);
+    ulong Seed)
+{
+    /// <summary>Operations issued beside the writes (case schema 2); empty for schema-1 cases.</summary>
+    public IReadOnlyList<PlannedOp> Ops { get; init; } = [];
+
+    /// <summary>Value equality including the ops (a record compares lists by reference).</summary>
+    public bool SameAs(WorkloadSpec other) =>
+        other is not null && this with { Ops = [] } == other with { Ops = [] } && Ops.SequenceEqual(other.Ops);
+}

@@ -69,7 +69,9 @@ internal sealed class FindingCollector(WorkloadPlan plan, WriterIndex writers, S
 
     private Described DescribeExpected(ExpectedPiece piece) => piece.Expect.Kind switch
     {
+        ExpectKind.Writers when piece.Expect.ZerosLegal => Described.Fixed(DescribeWriters(piece).Text + " or zeros (a zeroing op in flight with it)"),
         ExpectKind.Writers => DescribeWriters(piece),
+        ExpectKind.OpZero => Described.Fixed("zeros (a punch-hole, zero-range or truncate op done after every write here)"),
         ExpectKind.BaselineZero => Described.Fixed("baseline zero"),
         ExpectKind.BaselinePrewritten => Described.Fixed("baseline prewritten pattern"),
         ExpectKind.HoleZero => Described.Fixed("zeros (gap below the acknowledged end of file)"),

@@ -69,7 +69,7 @@ public static class IterationJudge
         var completed = write.Passes.Concat(raw.Readback?.Passes ?? []).ToList();
         foreach (var pass in completed)
         {
-            var judged = GoldenModel.Judge(plan, write.Ios, pass);
+            var judged = GoldenModel.Judge(plan, write.Ios, write.Ops, pass);
             passes.Add(new PassResult(
                 judged.Pass,
                 judged.SectorsChecked,

@@ -23,11 +23,8 @@ internal static class OpsLoader
         {
             var word = f.OneOf("op", OpWords.All, required: true);
             var afterIo = f.Int("after-io", 0, Math.Max(0, spec.IoCount - 1), required: true);
-            if (word is null || afterIo is null)
-            {
-                f.RejectUnknown();
-                continue;
-            }
+            // An unknown kind says nothing about which other fields belong: report only the kind.
+            if (word is null) continue;
             var kind = OpWords.Parse(word);
             long offset = 0, length = 0;
             switch (kind)
@@ -48,6 +45,7 @@ internal static class OpsLoader
                     break;
             }
             f.RejectUnknown();
+            if (afterIo is null) continue;
             var op = new PlannedOp(ops.Count, kind, afterIo.Value, offset, length);
             if (kind == OpKind.BufferedWrite && length > 0 && DirectConflict(spec, op) is { } conflict)
                 f.Problem("offset", conflict);

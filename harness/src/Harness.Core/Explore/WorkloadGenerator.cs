@@ -179,6 +179,13 @@ public sealed class WorkloadGenerator
                     break;
                 default:
                     var op = new PlannedOp(ops.Count, kind, afterIo, offset, bytes);
+                    // A buffered write needs pages no direct write can be in flight on: a few more
+                    // draws (range and point), then none.
+                    for (var retry = 0; kind == OpKind.BufferedWrite && OpsLoader.DirectConflict(w, op) is not null && retry < 8; retry++)
+                    {
+                        var at = Between(0, sectors - 1);
+                        op = op with { AfterIo = (int)Between(0, w.IoCount - 1), Offset = at * SectorFormat.SectorSize, Length = Between(1, Math.Min(sectors - at, 16)) * SectorFormat.SectorSize };
+                    }
                     if (kind == OpKind.BufferedWrite && OpsLoader.DirectConflict(w, op) is not null) break;
                     ops.Add(op);
                     break;

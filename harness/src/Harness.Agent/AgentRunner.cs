@@ -28,6 +28,7 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
         ArgumentNullException.ThrowIfNull(request);
         var facts = MachineFacts.Read(environment, log);
         IReadOnlyList<IoRecord> ios = [];
+        IReadOnlyList<OpRecord> ops = [];
         var passes = new List<ReadbackPass>();
         var seconds = 0.0;
         var evidence = new Evidence();
@@ -50,7 +51,9 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
                     using var file = evidence.Phases.Time("prepare", () => TargetFile.Create(path, request.Spec, plan.RunTag, log, cancellationToken));
                     log.WriteLine($"harness-agent: {plan.Ios.Count} writes, queue depth {request.Spec.QueueDepth}");
                     var workload = evidence.Phases.Time("workload", () => AioWorkload.Run(file, path, plan, environment.Time, cancellationToken));
-                    (ios, seconds) = (workload.Ios, workload.Seconds);
+                    (ios, ops, seconds) = (workload.Ios, workload.Ops, workload.Seconds);
+                    foreach (var op in ops.Where(o => o.Result < 0))
+                        log.WriteLine($"harness-agent: op {op.Index} ({OpWords.Word(plan.Ops[op.Index].Kind)}) failed: {LinuxErrno.Name((int)-op.Result)}");
                     log.WriteLine($"harness-agent: workload took {seconds:F3} s");
                     evidence.Phases.Time("fsync", () => Posix.Fsync(file, path));
                     (evidence.DirtReuse, evidence.DirtReuseUnknown) = evidence.Phases.Time("dirt-reuse",
@@ -73,7 +76,7 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
                     throw new AgentException($"unknown phase {request.Phase}; valid: {string.Join(", ", Enum.GetNames<AgentPhase>())}");
             }
             log.WriteLine($"harness-agent: read back {plan.ReadbackLength} bytes as {passes[^1].Runs.Count} runs");
-            return evidence.Apply(new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, null));
+            return evidence.Apply(new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, null) { Ops = ops });
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -84,7 +87,7 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
                 : $"{e.GetType().Name}: {e.Message}";
             log.WriteLine($"harness-agent: error: {error}");
             if (error != e.Message) log.WriteLine(e);
-            return evidence.Apply(new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, error));
+            return evidence.Apply(new AgentReport(request.Phase, facts.Kernel, facts.CpuCount, ios, passes, seconds, error) { Ops = ops });
         }
     }
 
@@ -136,6 +139,11 @@ public sealed class AgentRunner(AgentEnvironment environment, TextWriter log)
         {
             if (io.Length <= 0 || io.Length % SectorFormat.SectorSize != 0 || io.Offset < 0)
                 throw new AgentException($"IO {io.Index} ({io.Length} bytes at {io.Offset}) is not whole 512-byte sectors at a non-negative offset");
+        }
+        foreach (var op in plan.Ops)
+        {
+            if (op.Offset < 0 || op.Length < 0 || (op.Kind == OpKind.BufferedWrite && (op.Length <= 0 || op.Length % SectorFormat.SectorSize != 0 || op.Length > 1 << 30)))
+                throw new AgentException($"op {op.Index} ({op.Kind}, {op.Length} bytes at {op.Offset}) has a bad range");
         }
         return plan;
     }

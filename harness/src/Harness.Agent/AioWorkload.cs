@@ -9,7 +9,11 @@ using Microsoft.Win32.SafeHandles;
 namespace Harness.Agent;
 
 /// <summary>Per-IO records in plan order, and the time from the first submit to the last reap.</summary>
-internal sealed record WorkloadResult(IReadOnlyList<IoRecord> Ios, double Seconds);
+internal sealed record WorkloadResult(IReadOnlyList<IoRecord> Ios, double Seconds)
+{
+    /// <summary>The ops issued beside the writes, in op order (case schema 2).</summary>
+    public IReadOnlyList<OpRecord> Ops { get; init; } = [];
+}
 
 internal static class AioWorkload
 {
@@ -21,7 +25,29 @@ internal static class AioWorkload
     public static WorkloadResult Run(SafeFileHandle file, string path, WorkloadPlan plan, TimeProvider time, CancellationToken cancellationToken)
     {
         var ios = plan.Ios;
-        if (ios.Count == 0) return new WorkloadResult([], 0);
+        var sequence = new SequenceCounter();
+        var progress = new SubmitProgress();
+        var origin = time.GetTimestamp();
+        // Ops run on their own thread beside the loop below; they are joined before returning so
+        // the fsync and read-backs that follow never overlap one.
+        using var ops = OpRunner.Start(plan, file, path, sequence, progress, time, origin, cancellationToken);
+        WorkloadResult result;
+        try
+        {
+            result = ios.Count == 0 ? new WorkloadResult([], 0) : RunWrites(file, path, plan, time, origin, sequence, progress, cancellationToken);
+        }
+        finally
+        {
+            progress.End();
+            ops?.Join(); // a throw from the loop still waits for the op in its system call
+        }
+        return ops is null ? result : result with { Ops = ops.Records() };
+    }
+
+    private static WorkloadResult RunWrites(SafeFileHandle file, string path, WorkloadPlan plan, TimeProvider time, long origin,
+        SequenceCounter sequence, SubmitProgress progress, CancellationToken cancellationToken)
+    {
+        var ios = plan.Ios;
         var depth = Math.Min(plan.Spec.QueueDepth, ios.Count);
         var bufferSize = (int)RoundUp(ios.Max(io => io.Length), AlignedBuffer.DefaultAlignment);
 
@@ -32,9 +58,8 @@ internal static class AioWorkload
         var free = new Stack<int>(Enumerable.Range(0, depth).Reverse());
         var pending = new List<int>(depth); // prepared slots not yet taken by the kernel, in plan order
         var completions = new AioCompletion[depth];
-        long sequence = 0, firstSubmitNs = -1, lastReapNs = 0;
+        long firstSubmitNs = -1, lastReapNs = 0;
         int next = 0, inFlight = 0, completed = 0, emptyRetries = 0;
-        var origin = time.GetTimestamp();
 
         var buffers = new AlignedBuffer[depth];
         try
@@ -64,10 +89,11 @@ internal static class AioWorkload
                     var now = Nanoseconds(time, origin);
                     foreach (var slot in pending)
                     {
-                        submitSeq[slotIo[slot]] = ++sequence;
+                        submitSeq[slotIo[slot]] = sequence.Next();
                         submitNs[slotIo[slot]] = now;
                     }
                     var taken = queue.Submit(CollectionsMarshal.AsSpan(pending));
+                    if (taken > 0) progress.Submitted(slotIo[pending[taken - 1]] + 1);
                     pending.RemoveRange(0, taken);
                     inFlight += taken;
                     if (taken > 0 && firstSubmitNs < 0) firstSubmitNs = now;
@@ -90,7 +116,7 @@ internal static class AioWorkload
                     {
                         var (slot, result) = completions[i];
                         var index = slotIo[slot];
-                        records[index] = new IoRecord(index, submitSeq[index], ++sequence, result, submitNs[index], now);
+                        records[index] = new IoRecord(index, submitSeq[index], sequence.Next(), result, submitNs[index], now);
                         free.Push(slot);
                     }
                     inFlight -= got;

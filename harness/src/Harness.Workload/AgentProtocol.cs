@@ -53,6 +53,9 @@ public sealed record AgentReport(
 
     /// <summary>Where the agent's time went, in the order the phases ran (probe, dirt, prepare, workload, fsync, ...); empty on old agents.</summary>
     public IReadOnlyList<PhaseTime> Phases { get; init; } = [];
+
+    /// <summary>One record per op the agent issued (case schema 2), in op order; empty on old agents and schema-1 cases.</summary>
+    public IReadOnlyList<OpRecord> Ops { get; init; } = [];
 }
 
 /// <summary>

@@ -16,6 +16,23 @@ public sealed record WorkloadPlan(WorkloadSpec Spec, int Iteration, ulong RunTag
 
     /// <summary>Bytes of the file the read-back covers: the region, or the written end if beyond.</summary>
     public long ReadbackLength => Math.Max(Spec.Preparation == FilePreparation.Extending ? 0 : Spec.FileSize, WrittenEnd);
+
+    /// <summary>The ops issued beside the writes (the spec's, in issue order).</summary>
+    public IReadOnlyList<PlannedOp> Ops => Spec.Ops;
+
+    /// <summary>
+    /// Every writer of self-describing sectors: the AIO writes (indices 0..Ios.Count-1), then each
+    /// buffered-write op as writer Ios.Count + k (k-th buffered write), the IO index its sectors carry.
+    /// </summary>
+    public IReadOnlyList<PlannedIo> Writers =>
+        [.. Ios, .. Ops.Where(op => op.Kind == OpKind.BufferedWrite).Select((op, k) => new PlannedIo(Ios.Count + k, op.Offset, (int)op.Length))];
+
+    /// <summary>The writer index of buffered-write op <paramref name="opIndex"/>, or -1 for another kind.</summary>
+    public int WriterOf(int opIndex)
+    {
+        if (Ops[opIndex].Kind != OpKind.BufferedWrite) return -1;
+        return Ios.Count + Ops.Take(opIndex).Count(op => op.Kind == OpKind.BufferedWrite);
+    }
 }
 
 /// <summary>Expands a spec into a plan. Pure: same input, same plan.</summary>

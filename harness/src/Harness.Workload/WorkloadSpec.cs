@@ -44,4 +44,21 @@ public sealed record WorkloadSpec(
     int IoCount,
     FilePreparation Preparation,
     long DirtyBytes,
-    ulong Seed);
+    ulong Seed)
+{
+    /// <summary>Operations issued beside the writes (case schema 2); empty for schema-1 cases.</summary>
+    public IReadOnlyList<PlannedOp> Ops { get; init; } = [];
+
+    // Written out because a record compares a list by reference: two loads of one case file
+    // must be equal (the shrinker and the tests rely on it). A new field must be added here too.
+    /// <summary>Value equality over every field, the ops element by element.</summary>
+    public bool Equals(WorkloadSpec? other) =>
+        other is not null && FileSize == other.FileSize && FsBlockSize == other.FsBlockSize && IoSize == other.IoSize
+        && Alignment == other.Alignment && Pattern == other.Pattern && Stride == other.Stride && Start == other.Start
+        && QueueDepth == other.QueueDepth && IoCount == other.IoCount && Preparation == other.Preparation
+        && DirtyBytes == other.DirtyBytes && Seed == other.Seed && Ops.SequenceEqual(other.Ops);
+
+    public override int GetHashCode() =>
+        HashCode.Combine(HashCode.Combine(FileSize, FsBlockSize, IoSize, Alignment, Pattern, Stride, Start, QueueDepth),
+            HashCode.Combine(IoCount, Preparation, DirtyBytes, Seed, Ops.Count));
+}

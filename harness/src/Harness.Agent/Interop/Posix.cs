@@ -131,6 +131,43 @@ public static unsafe partial class Posix
         }
     }
 
+    /// <summary>fallocate(2) with any mode; returns 0 or -errno (an op's failure is recorded, not thrown).</summary>
+    public static int TryFallocate(SafeFileHandle file, int mode, long offset, long length)
+    {
+        int rc;
+        do rc = fallocate(file, mode, offset, length);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == LinuxErrno.EINTR);
+        return rc < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary>ftruncate(2); returns 0 or -errno.</summary>
+    public static int TryFtruncate(SafeFileHandle file, long length)
+    {
+        int rc;
+        do rc = ftruncate(file, length);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == LinuxErrno.EINTR);
+        return rc < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary>fsync(2); returns 0 or -errno.</summary>
+    public static int TryFsync(SafeFileHandle file)
+    {
+        int rc;
+        do rc = fsync(file);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == LinuxErrno.EINTR);
+        return rc < 0 ? -Marshal.GetLastPInvokeError() : 0;
+    }
+
+    /// <summary>One pwrite(2) (no loop: a short write is the kernel's answer to record); bytes written or -errno.</summary>
+    public static long TryPWrite(SafeFileHandle file, AlignedBuffer buffer, int count, long offset)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, buffer.Length);
+        nint n;
+        do n = pwrite(file, buffer.Pointer, (nuint)count, offset);
+        while (n < 0 && Marshal.GetLastPInvokeError() == LinuxErrno.EINTR);
+        return n < 0 ? -Marshal.GetLastPInvokeError() : n;
+    }
+
     /// <summary>unlink(2); returns false when the file did not exist.</summary>
     public static bool Unlink(string path)
     {

@@ -10,6 +10,15 @@ public static class CaseLoader
     private static readonly string[] Patterns = ["stride", "random-sub-block", "overlap", "random-stride"];
     private static readonly string[] ReadbackWords = ["after-fsync", "after-remount"];
 
+    /// <summary>
+    /// The case schema this loader writes. 1: the write workload alone (files without
+    /// <c>schema:</c>); 2: adds <c>ops:</c>, operations issued beside the writes.
+    /// </summary>
+    public const int CurrentSchema = 2;
+
+    /// <summary>Most ops one case may list (each is one system call on the agent's second thread).</summary>
+    public const int MaxOps = 64;
+
     /// <summary>Loads one case file. <paramref name="displayPath"/> is how errors name it.</summary>
     public static CaseSpec Parse(string displayPath, string text)
     {
@@ -23,6 +32,8 @@ public static class CaseLoader
         var repeats = root.Int("repeats", 1, 100_000) ?? 1;
         var seed = root.UInt64("seed", required: true);
         var readbackWords = root.StringList("readback") ?? ["after-fsync", "after-remount"];
+        var schema = root.Int("schema", 1, CurrentSchema) ?? 1;
+        var opItems = root.MapList("ops");
 
         var file = root.Map("file", required: true);
         var fileSize = file?.Size("size", required: true);
@@ -73,6 +84,12 @@ public static class CaseLoader
             Seed: seed!.Value);
         Check(root, io!, file!, spec);
         root.ThrowIfProblems();
+        if (opItems is not null)
+        {
+            if (schema < 2) root.Problem("ops", $"ops need schema: 2 (this file is schema {schema}); add 'schema: 2' at the top");
+            spec = spec with { Ops = OpsLoader.Read(root, opItems, spec) };
+            root.ThrowIfProblems();
+        }
         return new CaseSpec(name!, description!, catches!, fixedBy, spec, readback.Distinct().ToArray(), repeats, displayPath);
     }
 

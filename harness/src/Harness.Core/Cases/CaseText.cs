@@ -27,6 +27,16 @@ public static class CaseText
         sb.AppendLine($"IOs:           {w.IoCount} planned, {plan.Ios.Count} in iteration 0, queue depth {w.QueueDepth}");
         sb.AppendLine($"shared blocks: {sharedBlocks} fs blocks written by more than one IO (iteration 0)");
         sb.AppendLine($"dirty space:   {ByteSize.Format(w.DirtyBytes)}");
+        foreach (var op in w.Ops)
+        {
+            var range = op.Kind switch
+            {
+                OpKind.Fsync => "",
+                OpKind.Truncate => $" to {op.Offset}",
+                _ => $" [{op.Offset}, {op.End})",
+            };
+            sb.AppendLine($"{$"op {op.Index}:",-15}{OpWords.Word(op.Kind)}{range} after IO {op.AfterIo} is submitted");
+        }
         sb.AppendLine($"readback:      {string.Join(", ", c.Readback.Select(Word))}");
         sb.AppendLine($"repeats:       {c.Repeats}");
         sb.AppendLine($"seed:          {w.Seed}");

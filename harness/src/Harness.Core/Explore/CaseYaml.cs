@@ -19,6 +19,7 @@ public static class CaseYaml
         var sb = new StringBuilder();
         foreach (var line in header ?? [])
             sb.Append("# ").AppendLine(line.ReplaceLineEndings(" "));
+        if (w.Ops.Count > 0) sb.AppendLine($"schema: {CaseLoader.CurrentSchema}");
         sb.AppendLine($"name: {c.Name}");
         sb.AppendLine($"description: {Quote(c.Description)}");
         sb.AppendLine($"catches: {Quote(c.Catches)}");
@@ -36,6 +37,21 @@ public static class CaseYaml
         sb.AppendLine($"  count: {N(w.IoCount)}");
         sb.AppendLine($"  queue-depth: {N(w.QueueDepth)}");
         sb.AppendLine($"dirty-free-space: {N(w.DirtyBytes)}");
+        if (w.Ops.Count > 0)
+        {
+            sb.AppendLine("ops:");
+            foreach (var op in w.Ops)
+            {
+                sb.AppendLine($"  - op: {OpWords.Word(op.Kind)}");
+                sb.AppendLine($"    after-io: {N(op.AfterIo)}");
+                if (op.Kind == OpKind.Truncate) sb.AppendLine($"    size: {N(op.Offset)}");
+                else if (op.Kind != OpKind.Fsync)
+                {
+                    sb.AppendLine($"    offset: {N(op.Offset)}");
+                    sb.AppendLine($"    length: {N(op.Length)}");
+                }
+            }
+        }
         sb.AppendLine($"readback: [{string.Join(", ", c.Readback.Select(r => CaseText.Word(r)))}]");
         sb.AppendLine($"repeats: {N(c.Repeats)}");
         sb.AppendLine($"seed: {w.Seed.ToString(CultureInfo.InvariantCulture)}");

@@ -157,7 +157,7 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
         var raw = new List<(string, CaseSpec)>();
         void Add(string change, WorkloadSpec next, IReadOnlyList<ReadbackStep>? readback = null)
         {
-            next = Fit(next);
+            next = Fit(ClampOps(next));
             var candidate = c with { Workload = next, Readback = readback ?? c.Readback };
             if (candidate.Workload == w && candidate.Readback.SequenceEqual(c.Readback)) return;
             raw.Add((change, candidate));
@@ -165,6 +165,15 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
 
         // The smallest file that holds the workload as it is.
         Add($"file.size {w.FileSize} -> fit", w);
+        // Fewer operation kinds: none at all, then one kind less.
+        if (w.Ops.Count > 0)
+        {
+            Add("ops -> none", w with { Ops = [] });
+            var kinds = w.Ops.Select(op => op.Kind).Distinct().ToList();
+            if (kinds.Count > 1 || w.Ops.Count > 1)
+                foreach (var kind in kinds)
+                    Add($"ops -> without {OpWords.Word(kind)}", w with { Ops = Reindex(w.Ops.Where(op => op.Kind != kind)) });
+        }
         // Fewer IOs: down to 2, half, three quarters, one less.
         foreach (var count in new[] { 2, w.IoCount / 2, w.IoCount * 3 / 4, w.IoCount - 1 }.Where(n => n >= 1 && n < w.IoCount).Distinct())
             Add($"io.count {w.IoCount} -> {count}", w with { IoCount = count, QueueDepth = Math.Min(w.QueueDepth, count) });
@@ -201,6 +210,12 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
         }
     }
 
+    private static PlannedOp[] Reindex(IEnumerable<PlannedOp> ops) => ops.Select((op, i) => op with { Index = i }).ToArray();
+
+    // Fewer IOs: an op that waited for an IO no longer planned now waits for the last one.
+    private static WorkloadSpec ClampOps(WorkloadSpec w) =>
+        w.Ops.Any(op => op.AfterIo >= w.IoCount) ? w with { Ops = w.Ops.Select(op => op with { AfterIo = Math.Min(op.AfterIo, w.IoCount - 1) }).ToArray() } : w;
+
     /// <summary>The smallest file that holds the workload (what every candidate gets: a smaller file is always simpler).</summary>
     private static WorkloadSpec Fit(WorkloadSpec w)
     {
@@ -211,6 +226,8 @@ public sealed class Shrinker(CaseTrial trial, ShrinkPolicy policy, TextWriter? l
             IoPattern.RandomSubBlock => RoundUp(w.Start, w.FsBlockSize) + 2L * (w.IoCount + 1) * w.FsBlockSize,
             _ => w.Start + w.IoSize + (long)w.IoCount * w.Stride,
         };
+        // The ops' ranges and truncate sizes must stay inside the file too.
+        foreach (var op in w.Ops) need = Math.Max(need, op.Kind == OpKind.Truncate ? op.Offset : op.End);
         var size = Math.Min(w.FileSize, Math.Max(w.FsBlockSize, RoundUp(need, w.FsBlockSize)));
         return w with { FileSize = size };
     }

@@ -30,11 +30,14 @@ public sealed class WorkloadGenerator
     private readonly FilesystemSpec _fs;
     private readonly long _imageBytes;
     private readonly int[] _blockSizes;
+    private readonly bool _ops;
 
-    public WorkloadGenerator(ulong seed, FilesystemSpec fs, long imageBytes)
+    /// <summary>A generator for one filesystem and image; with <paramref name="ops"/>, about half the workloads get ops beside the writes (case schema 2).</summary>
+    public WorkloadGenerator(ulong seed, FilesystemSpec fs, long imageBytes, bool ops = true)
     {
         ArgumentNullException.ThrowIfNull(fs);
         _seed = seed;
+        _ops = ops;
         _fs = fs;
         _imageBytes = imageBytes;
         // fs block sizes mkfs takes for this filesystem (FilesystemSpec, measured), among the common ones.
@@ -50,6 +53,9 @@ public sealed class WorkloadGenerator
     {
         var seed = SeedOf(index);
         var spec = Draw(new SplitMix64(seed), seed);
+        // Ops come from a stream of their own, so the writes drawn for a seed are the ones drawn
+        // before ops existed (a recorded seed still replays its workload's writes).
+        if (_ops) spec = spec with { Ops = DrawOps(new SplitMix64(SeedMix.Mix(seed, 0x0B5_0000UL)), spec) };
         var name = $"explore-{index:D4}";
         var draft = new CaseSpec(name,
             $"explore workload {index} of seed {_seed}: {Shape(spec)}",
@@ -75,7 +81,8 @@ public sealed class WorkloadGenerator
     {
         ArgumentNullException.ThrowIfNull(w);
         var aligned = w.IoSize % w.FsBlockSize == 0 && w.Start % w.FsBlockSize == 0 && w.Stride % w.FsBlockSize == 0;
-        return $"{CaseText.Word(w.Pattern)}/{CaseText.Word(w.Preparation)}/{(aligned ? "block-aligned" : "unaligned")}/bs{w.FsBlockSize}/qd{(w.QueueDepth == 1 ? "1" : w.QueueDepth <= 8 ? "2-8" : "9+")}";
+        var ops = w.Ops.Count == 0 ? "" : "/ops:" + string.Join('+', w.Ops.Select(op => op.Kind).Distinct().Order().Select(OpWords.Word));
+        return $"{CaseText.Word(w.Pattern)}/{CaseText.Word(w.Preparation)}/{(aligned ? "block-aligned" : "unaligned")}/bs{w.FsBlockSize}/qd{(w.QueueDepth == 1 ? "1" : w.QueueDepth <= 8 ? "2-8" : "9+")}{ops}";
     }
 
     private WorkloadSpec Draw(SplitMix64 r, ulong seed)
@@ -138,6 +145,54 @@ public sealed class WorkloadGenerator
         // Dirt makes stale exposure visible; up to twice the file (what the allocator can hand back).
         var dirty = r.Next(3) == 0 ? 0 : RoundUp(Math.Min(2 * fileSize, 8L << 20), 1L << 20);
         return new WorkloadSpec(fileSize, block, ioSize, alignment, pattern, stride, start, queueDepth, count, preparation, dirty, seed);
+    }
+
+    // About half the workloads get 1-3 ops at random points of the AIO stream: a punch, zero-range,
+    // fallocate (both modes), truncate down (half the time back up to the prepared size), fsync, or
+    // a buffered write where no direct write can be in flight (drawn elsewhere otherwise: dropped).
+    private static IReadOnlyList<PlannedOp> DrawOps(SplitMix64 r, WorkloadSpec w)
+    {
+        if (w.Preparation == FilePreparation.Extending || r.Next(2) == 0) return [];
+        long Between(long min, long max) => min + (long)r.Next((ulong)(max - min + 1));
+        var ops = new List<PlannedOp>();
+        var wanted = (int)Between(1, 3);
+        var sectors = w.FileSize / SectorFormat.SectorSize;
+        for (var k = 0; k < wanted; k++)
+        {
+            var kind = (OpKind)r.Next((ulong)Enum.GetValues<OpKind>().Length);
+            var afterIo = (int)Between(0, w.IoCount - 1);
+            // Ranges: whole fs blocks half the time (the common case), any sectors otherwise.
+            var unit = r.Next(2) == 0 ? w.FsBlockSize / SectorFormat.SectorSize : 1;
+            var units = sectors / unit;
+            var first = Between(0, units - 1);
+            var length = Between(1, Math.Min(units - first, 4L * w.FsBlockSize / SectorFormat.SectorSize / unit + 1));
+            var offset = first * unit * SectorFormat.SectorSize;
+            var bytes = length * unit * SectorFormat.SectorSize;
+            switch (kind)
+            {
+                case OpKind.Truncate:
+                    ops.Add(new PlannedOp(ops.Count, kind, afterIo, offset, 0));
+                    if (r.Next(2) == 0) ops.Add(new PlannedOp(ops.Count, kind, afterIo, w.FileSize, 0));
+                    break;
+                case OpKind.Fsync:
+                    ops.Add(new PlannedOp(ops.Count, kind, afterIo, 0, 0));
+                    break;
+                default:
+                    var op = new PlannedOp(ops.Count, kind, afterIo, offset, bytes);
+                    // A buffered write needs pages no direct write can be in flight on: a few more
+                    // draws (range and point), then none.
+                    for (var retry = 0; kind == OpKind.BufferedWrite && OpsLoader.DirectConflict(w, op) is not null && retry < 8; retry++)
+                    {
+                        var at = Between(0, sectors - 1);
+                        op = op with { AfterIo = (int)Between(0, w.IoCount - 1), Offset = at * SectorFormat.SectorSize, Length = Between(1, Math.Min(sectors - at, 16)) * SectorFormat.SectorSize };
+                    }
+                    if (kind == OpKind.BufferedWrite && OpsLoader.DirectConflict(w, op) is not null) break;
+                    ops.Add(op);
+                    break;
+            }
+        }
+        // Ops run in list order on one thread: keep their after-io points in order too.
+        return ops.OrderBy(op => op.AfterIo).Select((op, i) => op with { Index = i }).ToArray();
     }
 
     private static long RoundUp(long value, long unit) => (value + unit - 1) / unit * unit;

@@ -69,18 +69,26 @@ internal sealed class FindingCollector(WorkloadPlan plan, WriterIndex writers, S
 
     private Described DescribeExpected(ExpectedPiece piece) => piece.Expect.Kind switch
     {
+        ExpectKind.Writers when piece.Expect.ZerosLegal => LegalWriters(piece).Count == 0
+            ? Described.Fixed(OpZeroText)
+            : Described.Fixed(DescribeWriters(piece).Text + " or zeros (a zeroing op in flight with it)"),
         ExpectKind.Writers => DescribeWriters(piece),
+        ExpectKind.OpZero => Described.Fixed(OpZeroText),
         ExpectKind.BaselineZero => Described.Fixed("baseline zero"),
         ExpectKind.BaselinePrewritten => Described.Fixed("baseline prewritten pattern"),
         ExpectKind.HoleZero => Described.Fixed("zeros (gap below the acknowledged end of file)"),
         _ => Described.Fixed("zeros or end of file"),
     };
 
+    private const string OpZeroText = "zeros (a punch-hole, zero-range or truncate op done after every write here)";
+
+    private List<int> LegalWriters(ExpectedPiece piece) => writers.Touching(piece.First, piece.First + 1)
+        .Where(io => writers.IsAcknowledged(io) && piece.First < writers.AcknowledgedEnd(io) && writers.CompleteSeq(io) >= piece.Expect.MaxSubmit)
+        .ToList();
+
     private Described DescribeWriters(ExpectedPiece piece)
     {
-        var legal = writers.Touching(piece.First, piece.First + 1)
-            .Where(io => writers.IsAcknowledged(io) && piece.First < writers.AcknowledgedEnd(io) && writers.CompleteSeq(io) >= piece.Expect.MaxSubmit)
-            .ToList();
+        var legal = LegalWriters(piece);
         if (legal.Count == 0) return Described.Fixed("an acknowledged write");
         if (legal.Count == 1)
         {

@@ -20,14 +20,23 @@ public static class GoldenModel
     /// Checks sectors [0, ceil(plan.ReadbackLength / 512)) of <paramref name="pass"/> against
     /// <paramref name="plan"/> and the agent's <paramref name="ios"/> (one record per IO it submitted).
     /// </summary>
-    public static PassJudgement Judge(WorkloadPlan plan, IReadOnlyList<IoRecord> ios, ReadbackPass pass)
+    public static PassJudgement Judge(WorkloadPlan plan, IReadOnlyList<IoRecord> ios, ReadbackPass pass) => Judge(plan, ios, [], pass);
+
+    /// <summary>
+    /// As above, with the records of the plan's ops (case schema 2). An op zeroing a sector counts
+    /// like a writer of zeros: it supersedes every write reaped before it started, and a write
+    /// submitted after it ended supersedes it; in between, both contents are legal.
+    /// </summary>
+    public static PassJudgement Judge(WorkloadPlan plan, IReadOnlyList<IoRecord> ios, IReadOnlyList<OpRecord> ops, ReadbackPass pass)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(ios);
+        ArgumentNullException.ThrowIfNull(ops);
         ArgumentNullException.ThrowIfNull(pass);
 
         var sectorCount = (plan.ReadbackLength + Sector - 1) / Sector;
-        var writers = new WriterIndex(plan, ios);
+        var writers = new WriterIndex(plan, WriterRecords(plan, ios, ops));
+        var timeline = new OpTimeline(plan, ops, writers, sectorCount);
         var rules = new SectorRules(plan, writers);
         var observed = new ObservedRuns(pass.Runs);
         var findings = new FindingCollector(plan, writers, rules);
@@ -39,6 +48,7 @@ public static class GoldenModel
         // Segment boundaries: wherever the set of acknowledged writers or the baseline changes.
         // Inside a segment the rule is uniform, so each observed run piece is checked once.
         var bounds = new List<long>(acknowledged.Length * 2 + 4) { 0, sectorCount, preparedEnd, requiredEnd };
+        bounds.AddRange(timeline.Bounds());
         foreach (var io in acknowledged)
         {
             bounds.Add(writers.StartSector(io));
@@ -63,12 +73,25 @@ public static class GoldenModel
             }
             while (covering.TryPeek(out var top, out _) && writers.AcknowledgedEnd(top) <= first) covering.Dequeue();
 
-            var expect = covering.TryPeek(out _, out var latestSubmit)
-                ? new Expectation(ExpectKind.Writers, latestSubmit)
+            // Done zeroing ops over this segment order like writers; any zeroer not superseded
+            // (it ended after the latest start of anything done here) makes zeros legal.
+            var hasWriters = covering.TryPeek(out _, out var latestSubmit);
+            var latestStart = hasWriters ? latestSubmit : long.MinValue;
+            var zeroedByOp = false;
+            foreach (var z in timeline.Zeroers)
+            {
+                if (!z.Done || z.First > first || z.End <= first) continue;
+                zeroedByOp = true;
+                latestStart = Math.Max(latestStart, z.StartSeq);
+            }
+            var zerosLegal = timeline.Zeroers.Any(z => z.First <= first && first < z.End && z.EndSeq >= latestStart);
+            var missingLegal = timeline.HasTruncate && first * Sector >= timeline.MinSize;
+            var expect = hasWriters || zeroedByOp
+                ? new Expectation(hasWriters ? ExpectKind.Writers : ExpectKind.OpZero, latestStart, zerosLegal, missingLegal)
                 : Expectation.Baseline(
                     first < preparedEnd
                         ? plan.Spec.Preparation == FilePreparation.Written ? ExpectKind.BaselinePrewritten : ExpectKind.BaselineZero
-                        : first < requiredEnd ? ExpectKind.HoleZero : ExpectKind.ZeroOrEndOfFile);
+                        : first < requiredEnd ? ExpectKind.HoleZero : ExpectKind.ZeroOrEndOfFile) with { ZerosLegal = zerosLegal, MissingLegal = missingLegal };
 
             for (var at = first; at < end;)
             {
@@ -85,43 +108,52 @@ public static class GoldenModel
         }
 
         var all = findings.Finish().ToList();
-        if (SizeFinding(plan, writers, rules, pass.FileSize) is { } size) all.Add(size);
+        if (SizeFinding(plan, writers, timeline, rules, pass.FileSize) is { } size) all.Add(size);
         return new PassJudgement(pass.Name, sectorCount, all);
+    }
+
+    // Buffered-write ops are writers of self-describing sectors like the AIO writes: their
+    // records join the IOs' under their writer index, start and end as submit and reap.
+    private static IReadOnlyList<IoRecord> WriterRecords(WorkloadPlan plan, IReadOnlyList<IoRecord> ios, IReadOnlyList<OpRecord> ops)
+    {
+        if (!ops.Any(op => (uint)op.Index < (uint)plan.Ops.Count && plan.Ops[op.Index].Kind == OpKind.BufferedWrite)) return ios;
+        return [.. ios, .. ops.Where(op => (uint)op.Index < (uint)plan.Ops.Count && plan.Ops[op.Index].Kind == OpKind.BufferedWrite)
+            .Select(op => new IoRecord(plan.WriterOf(op.Index), op.StartSeq, op.EndSeq, op.Result, op.StartNs, op.EndNs))];
     }
 
     /// <summary>
     /// The size the file must have after the workload: the prepared size (none for extending),
     /// or more where acknowledged bytes (a short write's head included) reach beyond it. A
     /// failed write extends nothing. Only IOs with no record at all (never reaped) may have
-    /// left it anywhere up to the plan's written end.
+    /// left it anywhere up to the plan's written end. With ops, a truncate sets the size and
+    /// what is ordered after it extends it: the union over the truncates that can have run last.
     /// </summary>
     public static (long Min, long Max) ExpectedFileSize(WorkloadPlan plan, IReadOnlyList<IoRecord> ios)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(ios);
         var writers = new WriterIndex(plan, ios);
-        return ExpectedFileSize(plan, writers);
+        var sizes = new OpTimeline(plan, [], writers, (plan.ReadbackLength + Sector - 1) / Sector).Sizes;
+        return (sizes.Min(s => s.Min), sizes.Max(s => s.Max));
     }
 
-    private static (long Min, long Max) ExpectedFileSize(WorkloadPlan plan, WriterIndex writers)
+    private static Finding? SizeFinding(WorkloadPlan plan, WriterIndex writers, OpTimeline timeline, SectorRules rules, long seen)
     {
-        var prepared = plan.Spec.Preparation == FilePreparation.Extending ? 0 : plan.Spec.FileSize;
-        var min = Math.Max(prepared, writers.AcknowledgedEndByte);
-        return (min, writers.AnyUnrecorded ? Math.Max(min, plan.WrittenEnd) : min);
-    }
-
-    private static Finding? SizeFinding(WorkloadPlan plan, WriterIndex writers, SectorRules rules, long seen)
-    {
-        var (min, max) = ExpectedFileSize(plan, writers);
-        if (seen >= min && seen <= max) return null;
-        var expected = min == max ? $"{min}" : $"{min} to {max}";
+        var sizes = timeline.Sizes;
+        if (sizes.Any(s => seen >= s.Min && seen <= s.Max)) return null;
+        // Report against the nearest legal range.
+        var (min, max) = sizes.OrderBy(s => seen < s.Min ? s.Min - seen : seen - s.Max).First();
+        var expected = sizes.Count > 1
+            ? string.Join(" or ", sizes.Select(s => s.Min == s.Max ? $"{s.Min}" : $"{s.Min} to {s.Max}"))
+            : min == max ? $"{min}" : $"{min} to {max}";
         var edge = seen < min ? seen : max;
         var first = edge / Sector;
         var count = Math.Max(1, ((seen < min ? min : seen) - edge + Sector - 1) / Sector);
         var ios = writers.Touching(first, first + count);
+        var truncated = timeline.HasTruncate ? ", after the truncate ops" : "";
         return new Finding(FindingClass.Size, first, count, rules.FsBlockIndex(first), rules.FsBlockIndex(first + count - 1), ios,
             string.Create(CultureInfo.InvariantCulture,
-                $"file size {expected} bytes (prepared {(plan.Spec.Preparation == FilePreparation.Extending ? 0 : plan.Spec.FileSize)}, acknowledged writes end at {writers.AcknowledgedEndByte})"),
+                $"file size {expected} bytes (prepared {(plan.Spec.Preparation == FilePreparation.Extending ? 0 : plan.Spec.FileSize)}, acknowledged writes end at {writers.AcknowledgedEndByte}{truncated})"),
             string.Create(CultureInfo.InvariantCulture, $"file size {seen} bytes ({(seen < min ? "short" : "long")} by {Math.Abs(seen < min ? min - seen : seen - max)})"));
     }
 }

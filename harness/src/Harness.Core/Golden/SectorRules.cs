@@ -19,13 +19,21 @@ internal enum ExpectKind
     HoleZero,
     /// <summary>Past everything required: zero or end of file (an errored write may have extended it).</summary>
     ZeroOrEndOfFile,
+    /// <summary>No acknowledged write covers it but a zeroing op (punch, zero-range, truncate) that succeeded does: zeros.</summary>
+    OpZero,
 }
 
 /// <summary>
 /// A stretch's rule. For <see cref="ExpectKind.Writers"/>, <see cref="MaxSubmit"/> is the latest
 /// submit among the acknowledged writers covering it: a writer reaped before that lost for good.
 /// </summary>
-internal readonly record struct Expectation(ExpectKind Kind, long MaxSubmit)
+/// <remarks>
+/// <see cref="MaxSubmit"/> also counts the start of every zeroing op that succeeded over the
+/// stretch. <see cref="ZerosLegal"/>: a zeroing op over it was not superseded (it ended after that
+/// latest start). <see cref="MissingLegal"/>: a truncate succeeded and the stretch lies at or past
+/// the smallest legal file size, so it may be beyond end of file (the size check judges the size).
+/// </remarks>
+internal readonly record struct Expectation(ExpectKind Kind, long MaxSubmit, bool ZerosLegal = false, bool MissingLegal = false)
 {
     public static Expectation Baseline(ExpectKind kind) => new(kind, long.MinValue);
 }
@@ -45,6 +53,8 @@ internal sealed class SectorRules(WorkloadPlan plan, WriterIndex writers)
         // (generic/240 keeps two in flight over one block), so any of them is correct. Errored
         // writers are allowed too: their data may or may not have landed.
         if (kind == SectorKind.Data) return IsGenuine(run!, first, end) && writers.CompleteSeq(run!.Io) >= expect.MaxSubmit;
+        if (kind == SectorKind.Zero && expect.ZerosLegal) return true;
+        if (kind == SectorKind.Missing && expect.MissingLegal) return true;
         return expect.Kind switch
         {
             ExpectKind.BaselinePrewritten => kind == SectorKind.Prewritten && IsOwnPrewritten(run!),
@@ -65,7 +75,7 @@ internal sealed class SectorRules(WorkloadPlan plan, WriterIndex writers)
                 // Outside Writers zeros are only illegal over the prewritten pattern. Inside, zeros
                 // next to written data in the same block are the sub-block zeroing signature; a
                 // block with no data at all means the write never got there.
-                if (expect.Kind != ExpectKind.Writers || IsPrewrittenBaseline(sector)) return FindingClass.Zeroed;
+                if (expect.Kind is not (ExpectKind.Writers or ExpectKind.OpZero) || IsPrewrittenBaseline(sector)) return FindingClass.Zeroed;
                 var (blockFirst, blockEnd) = FsBlockOf(sector);
                 return observed.HoldsData(blockFirst, blockEnd, plan.RunTag) ? FindingClass.Zeroed : FindingClass.LostWrite;
             case SectorKind.Garbage:
@@ -76,11 +86,11 @@ internal sealed class SectorRules(WorkloadPlan plan, WriterIndex writers)
         {
             SectorKind.Stale => FindingClass.Stale,
             // The old content still where an acknowledged write should be: that write was lost.
-            SectorKind.Prewritten => expect.Kind == ExpectKind.Writers && IsPrewrittenBaseline(sector) && IsOwnPrewritten(run)
+            SectorKind.Prewritten => expect.Kind is ExpectKind.Writers or ExpectKind.OpZero && IsPrewrittenBaseline(sector) && IsOwnPrewritten(run)
                 ? FindingClass.LostWrite
                 : FindingClass.Foreign,
-            // A real writer of this sector, but superseded: the later write was lost.
-            _ => expect.Kind == ExpectKind.Writers && IsGenuine(run, sector, sector + 1) ? FindingClass.LostWrite : FindingClass.Foreign,
+            // A real writer of this sector, but superseded: the later write (or zeroing op) was lost.
+            _ => expect.Kind is ExpectKind.Writers or ExpectKind.OpZero && IsGenuine(run, sector, sector + 1) ? FindingClass.LostWrite : FindingClass.Foreign,
         };
     }
 

@@ -17,10 +17,20 @@ internal sealed class WriterIndex
     private readonly int[] _byStart;
     private readonly long[] _sortedStarts;
     private readonly long _maxSectors;
+    private readonly bool[] _recorded;
+    private readonly long[] _ackEndByte;
+    private readonly long[] _plannedEndByte;
 
+    /// <summary>
+    /// <paramref name="records"/> has one record per AIO write the agent submitted, plus one per
+    /// buffered-write op (as <see cref="IoRecord"/> with the op's writer index and sequence numbers).
+    /// </summary>
     public WriterIndex(WorkloadPlan plan, IReadOnlyList<IoRecord> records)
     {
-        var count = plan.Ios.Count;
+        var planned = plan.Writers;
+        var count = planned.Count;
+        _ackEndByte = new long[count];
+        _plannedEndByte = new long[count];
         _start = new long[count];
         _end = new long[count];
         _acknowledged = new bool[count];
@@ -29,7 +39,8 @@ internal sealed class WriterIndex
         _completeSeq = new long[count];
         for (var i = 0; i < count; i++)
         {
-            var io = plan.Ios[i];
+            var io = planned[i];
+            _plannedEndByte[i] = io.End;
             if (io.Index != i) throw new ArgumentException($"plan IO at position {i} has index {io.Index}; indices must be 0..{count - 1} in order", nameof(plan));
             if (io.Offset % Sector != 0 || io.Length % Sector != 0 || io.Length <= 0)
                 throw new ArgumentException($"plan IO {i} (offset {io.Offset}, length {io.Length}) is not whole {Sector}-byte sectors", nameof(plan));
@@ -50,17 +61,21 @@ internal sealed class WriterIndex
             seen[record.Index] = true;
             // The kernel acknowledged result bytes from the IO's start (a short write took only
             // its head); only whole sectors of that head are required, the rest is merely allowed.
-            var length = plan.Ios[record.Index].Length;
+            var length = planned[record.Index].Length;
             var acknowledgedSectors = record.Result > 0 && record.Result <= length ? record.Result / Sector : 0;
             _acknowledged[record.Index] = acknowledgedSectors > 0;
             _ackEnd[record.Index] = _start[record.Index] + acknowledgedSectors;
             if (record.Result > 0)
-                AcknowledgedEndByte = Math.Max(AcknowledgedEndByte, plan.Ios[record.Index].Offset + Math.Min(record.Result, length));
+            {
+                _ackEndByte[record.Index] = planned[record.Index].Offset + Math.Min(record.Result, length);
+                AcknowledgedEndByte = Math.Max(AcknowledgedEndByte, _ackEndByte[record.Index]);
+            }
             _submitSeq[record.Index] = record.SubmitSeq;
             // A record that never completed (no reap after its submit) orders nothing.
             if (record.CompleteSeq > record.SubmitSeq) _completeSeq[record.Index] = record.CompleteSeq;
         }
 
+        _recorded = seen;
         AnyUnrecorded = Array.IndexOf(seen, false) >= 0;
 
         _byStart = new int[count];
@@ -95,6 +110,15 @@ internal sealed class WriterIndex
     public bool AnyUnrecorded { get; }
 
     public long SubmitSeq(int io) => _submitSeq[io];
+
+    /// <summary>Whether the agent reported this writer at all.</summary>
+    public bool IsRecorded(int io) => _recorded[io];
+
+    /// <summary>End byte of what the kernel said this writer wrote (0 when it wrote nothing).</summary>
+    public long AcknowledgedEndByteOf(int io) => _ackEndByte[io];
+
+    /// <summary>End byte of the writer's planned range.</summary>
+    public long PlannedEndByte(int io) => _plannedEndByte[io];
 
     /// <summary>When the IO was reaped; <see cref="long.MaxValue"/> when unknown, so it is never superseded.</summary>
     public long CompleteSeq(int io) => _completeSeq[io];

@@ -45,6 +45,9 @@ public sealed record IterationResult(
     /// <summary>Host wall time of this iteration, seconds: from the previous one (or the cell's start) to its judgement.</summary>
     public double Seconds { get; init; }
 
+    /// <summary>The ops issued beside the writes (case schema 2), as the agent recorded them: sequence numbers, result (-errno when failed).</summary>
+    public IReadOnlyList<OpRecord> Ops { get; init; } = [];
+
     /// <summary>Where <see cref="Seconds"/> went: the machine's phases, the agent's, then the judge's (see <see cref="PhaseTime"/>).</summary>
     public IReadOnlyList<PhaseTime> Phases { get; init; } = [];
 

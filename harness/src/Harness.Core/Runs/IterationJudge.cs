@@ -37,6 +37,7 @@ public static class IterationJudge
             Alignment = write.Alignment,
             DirtReuse = write.DirtReuse,
             DirtReuseUnknown = write.DirtReuseUnknown,
+            Ops = write.Ops,
         };
     }
 
@@ -69,7 +70,7 @@ public static class IterationJudge
         var completed = write.Passes.Concat(raw.Readback?.Passes ?? []).ToList();
         foreach (var pass in completed)
         {
-            var judged = GoldenModel.Judge(plan, write.Ios, pass);
+            var judged = GoldenModel.Judge(plan, write.Ios, write.Ops, pass);
             passes.Add(new PassResult(
                 judged.Pass,
                 judged.SectorsChecked,
@@ -82,6 +83,9 @@ public static class IterationJudge
         var problem = raw.Error ?? outOfSpace;
         if (problem is null && write.Ios.Count != plan.Ios.Count)
             problem = string.Create(CultureInfo.InvariantCulture, $"the agent reported {write.Ios.Count} of {plan.Ios.Count} planned IOs");
+        // An agent that ignored the ops (built before schema 2) must not make a PASS of a case it did not run.
+        if (problem is null && write.Ops.Count != plan.Ops.Count)
+            problem = string.Create(CultureInfo.InvariantCulture, $"the agent reported {write.Ops.Count} of {plan.Ops.Count} planned ops (an agent older than case schema 2?)");
         problem ??= @case.Readback
             .Where(step => !completed.Any(p => Satisfies(p.Name, step)))
             .Select(step => $"read-back {step} missing from the agent's report")
@@ -119,7 +123,30 @@ public static class IterationJudge
             spaceMessage = string.Create(CultureInfo.InvariantCulture,
                 $"out of space during the workload: {outOfSpace.Count} of {plan.Ios.Count} writes failed: {names}; {fs}, the case needs {needs}; raise --image-size (or lower file.size / dirty-free-space)");
         }
-        if (bad.Count == 0) return (null, spaceMessage);
+        // Ops: EOPNOTSUPP is this filesystem saying it lacks the mode (punch, zero-range): recorded,
+        // and the judge treats the op as not done. Out of space is the setup's, as for writes;
+        // any other failure, or a short buffered write, is a refused valid op: io-error.
+        var opOutOfSpace = write.Ops.Count(op => op.Result is -LinuxErrno.ENOSPC or -LinuxErrno.EDQUOT);
+        if (opOutOfSpace > 0)
+            spaceMessage ??= string.Create(CultureInfo.InvariantCulture,
+                $"out of space during the workload: {opOutOfSpace} ops failed with ENOSPC/EDQUOT; raise --image-size (or lower file.size / dirty-free-space)");
+        var badOps = write.Ops
+            .Where(op => (uint)op.Index < (uint)plan.Ops.Count)
+            .Where(op => op.Result is < 0 and not (-LinuxErrno.EOPNOTSUPP or -LinuxErrno.ENOSPC or -LinuxErrno.EDQUOT)
+                || (plan.Ops[op.Index].Kind == OpKind.BufferedWrite && op.Result >= 0 && op.Result != plan.Ops[op.Index].Length))
+            .ToList();
+        if (bad.Count == 0 && badOps.Count == 0) return (null, spaceMessage);
+        if (bad.Count == 0)
+        {
+            var firstOp = plan.Ops[badOps[0].Index];
+            var what = string.Join(", ", badOps.Select(op => string.Create(CultureInfo.InvariantCulture,
+                $"op {op.Index} ({OpWords.Word(plan.Ops[op.Index].Kind)}) {(op.Result < 0 ? LinuxErrno.Name((int)-op.Result) : $"wrote {op.Result} of {plan.Ops[op.Index].Length} bytes")}")));
+            var block = Math.Max(plan.Spec.FsBlockSize, SectorFormat.SectorSize);
+            return (new Finding(FindingClass.IoError, firstOp.Offset / SectorFormat.SectorSize, Math.Max(1, firstOp.Length / SectorFormat.SectorSize),
+                firstOp.Offset / block, Math.Max(firstOp.Offset, firstOp.End - 1) / block, [],
+                string.Create(CultureInfo.InvariantCulture, $"every op of the plan succeeds or is not supported here (EOPNOTSUPP) ({plan.Ops.Count} ops)"),
+                string.Create(CultureInfo.InvariantCulture, $"{badOps.Count} ops failed: {what}")), spaceMessage);
+        }
 
         var failed = bad.Where(io => io.Result < 0).ToList();
         var shortWrites = bad.Where(io => io.Result >= 0).ToList();
@@ -143,7 +170,7 @@ public static class IterationJudge
             firstIo.Offset / fsBlock, (firstIo.End - 1) / fsBlock,
             bad.Select(io => io.Index).ToArray(),
             string.Create(CultureInfo.InvariantCulture, $"every write of the plan completes in full ({plan.Ios.Count} writes)"),
-            string.Join("; ", parts));
+            string.Join("; ", parts) + (badOps.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"; and {badOps.Count} ops failed") : ""));
         return (finding, spaceMessage);
     }
 

@@ -223,6 +223,25 @@ public sealed class YamlFields
         return entries;
     }
 
+    /// <summary>
+    /// A list of mappings (`- field: value` items), in file order, each read with its own fields
+    /// named <c>key[i].field</c> in errors; an item that is not a mapping is a problem at its line.
+    /// </summary>
+    public IReadOnlyList<(int Line, YamlFields Fields)>? MapList(string key, bool required = false)
+    {
+        if (!TryGet(key, required, out var node)) return null;
+        if (node is not YamlSequenceNode seq) return Bad<IReadOnlyList<(int, YamlFields)>?>(node, key, "expected a list of mappings (- field: value)");
+        var items = new List<(int, YamlFields)>();
+        var i = 0;
+        foreach (var item in seq)
+        {
+            var name = $"{FieldName(key)}[{i++}]";
+            if (item is YamlMappingNode m) items.Add(((int)item.Start.Line, new YamlFields(File, name + ".", m, _problems)));
+            else _problems.Add(new InputProblem(File, (int)item.Start.Line, (int)item.Start.Column, name, "expected a mapping of fields"));
+        }
+        return items;
+    }
+
     /// <summary>Call last: every key not read is reported as unknown, with the valid ones.</summary>
     public void RejectUnknown()
     {

@@ -40,6 +40,18 @@ internal sealed class SyntheticDisk
         return this;
     }
 
+    /// <summary>Lands writers by writer index (AIO writes, then buffered-write ops: <see cref="WorkloadPlan.Writers"/>).</summary>
+    public SyntheticDisk LandWriters(params int[] writers)
+    {
+        foreach (var index in writers)
+        {
+            var io = _plan.Writers[index];
+            SectorFormat.FillIo(_bytes.AsSpan((int)io.Offset, io.Length), _plan.RunTag, io);
+            _size = Math.Max(_size, io.End);
+        }
+        return this;
+    }
+
     public SyntheticDisk Zero(long firstSector, long count)
     {
         Span(firstSector, count).Clear();

@@ -38,4 +38,29 @@ internal static class IterationStream
         }
     }
 
+    /// <summary>
+    /// A machine's cell stream as its records want it: the cell's setup phases (image, mkfs, mount) added to
+    /// the first iteration, and the filesystem check run after the last one and carried by it. A check that
+    /// failed is thrown only once that last iteration is out, so it never hides its findings.
+    /// </summary>
+    public static async IAsyncEnumerable<IterationRaw> WithSetupAndCheckAsync(
+        IAsyncEnumerable<IterationRaw> iterations, PhaseTimer setup, Func<Task<(Filesystems.FsckResult Fsck, ExceptionDispatchInfo? Failure)>> check)
+    {
+        var first = true;
+        await foreach (var raw in HoldLastAsync(iterations))
+        {
+            var item = first ? raw.Raw with { Phases = [.. setup.Phases, .. raw.Raw.Phases], Seconds = setup.Total + raw.Raw.Seconds } : raw.Raw;
+            first = false;
+            if (!raw.Last)
+            {
+                yield return item;
+                continue;
+            }
+            var timer = new PhaseTimer();
+            var (fsck, failure) = await check();
+            timer.Mark("unmount+fsck");
+            yield return item with { Fsck = fsck, Phases = [.. item.Phases, .. timer.Phases], Seconds = item.Seconds + timer.Total };
+            failure?.Throw();
+        }
+    }
 }

@@ -109,24 +109,10 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
             {
                 await mount.MountAsync(cancellationToken);
                 setup.Mark("mount");
-                var first = true;
-                await foreach (var raw in IterationStream.HoldLastAsync(RunIterationsAsync(cell, mountPoint, mount, cancellationToken)))
-                {
-                    var item = first ? raw.Raw with { Phases = [.. setup.Phases, .. raw.Raw.Phases], Seconds = setup.Total + raw.Raw.Seconds } : raw.Raw;
-                    first = false;
-                    if (!raw.Last)
-                    {
-                        yield return item;
-                        continue;
-                    }
-                    // fsck after the last read-back, on the unmounted image; the last iteration
-                    // was held back so the check travels with it.
-                    var check = new PhaseTimer();
-                    var (fsck, failure) = await CheckAsync(mount, fs, image, layout, cancellationToken);
-                    check.Mark("unmount+fsck");
-                    yield return item with { Fsck = fsck, Phases = [.. item.Phases, .. check.Phases], Seconds = item.Seconds + check.Total };
-                    failure?.Throw();
-                }
+                // fsck after the last read-back, on the unmounted image; the last iteration is held back so the check travels with it.
+                await foreach (var item in IterationStream.WithSetupAndCheckAsync(RunIterationsAsync(cell, mountPoint, mount, cancellationToken), setup,
+                    () => CheckAsync(mount, fs, image, layout, cancellationToken)))
+                    yield return item;
             }
             finally
             {
@@ -210,7 +196,8 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
             // Metadata left dirty by the last iteration or the remount must reach the disk before it starts
             // failing: written back inside the window, it fails asynchronously and the filesystem answers the
             // agent's next metadata change (its unlink) with EIO, an error the fault is not about.
-            await HostCommand.RunAsync("sync", ["-f", directory], cancellationToken);
+            // Best effort: a filesystem the fault already made read-only fails the sync, and the agent will say so.
+            await HostCommand.TryRunAsync("sync", ["-f", directory], "/", cancellationToken);
             await armed.ApplyAsync(new FaultContext(image!.ImagePath, plan, []), cancellationToken);
         }
         try

@@ -24,14 +24,7 @@ public static class BisectReport
     public static async Task<IReadOnlyList<string>> WriteAsync(string folder, CancellationToken cancellationToken)
     {
         var record = RecordFormat.Read<BisectRecord>(Path.Combine(folder, RecordFile));
-        var written = new List<string>();
-        foreach (var (name, text) in new[] { (ReportWriter.Markdown, Markdown(record)), (ReportWriter.Html, Html(record)) })
-        {
-            var path = Path.Combine(folder, name);
-            await AtomicFile.WriteTextAsync(path, text, cancellationToken);
-            written.Add(path);
-        }
-        return written;
+        return await ReportWriter.WritePagesAsync(folder, Markdown(record), Html(record), cancellationToken);
     }
 
     /// <summary>The posterior over commits 0..N after each step, replayed from the steps' counts in order.</summary>

@@ -19,14 +19,7 @@ public static class CompareReport
     public static async Task<IReadOnlyList<string>> WriteAsync(string folder, CancellationToken cancellationToken)
     {
         var record = RecordFormat.Read<CompareRecord>(Path.Combine(folder, RecordFile));
-        var written = new List<string>();
-        foreach (var (name, text) in new[] { (ReportWriter.Markdown, Markdown(record)), (ReportWriter.Html, Html(record)) })
-        {
-            var path = Path.Combine(folder, name);
-            await AtomicFile.WriteTextAsync(path, text, cancellationToken);
-            written.Add(path);
-        }
-        return written;
+        return await ReportWriter.WritePagesAsync(folder, Markdown(record), Html(record), cancellationToken);
     }
 
     /// <summary>"FAIL", "PASS", ... or "UNFINISHED" for a record without an outcome.</summary>

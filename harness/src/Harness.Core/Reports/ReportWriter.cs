@@ -41,6 +41,19 @@ public static class ReportWriter
         return new WrittenReports(model, written);
     }
 
+    /// <summary>Writes a record's own report.md and report.html into <paramref name="folder"/>, each atomically.</summary>
+    internal static async Task<IReadOnlyList<string>> WritePagesAsync(string folder, string markdown, string html, CancellationToken cancellationToken)
+    {
+        var written = new List<string>();
+        foreach (var (name, text) in new[] { (Markdown, markdown), (Html, html) })
+        {
+            var path = Path.Combine(folder, name);
+            await AtomicFile.WriteTextAsync(path, text, cancellationToken);
+            written.Add(path);
+        }
+        return written;
+    }
+
     /// <summary>
     /// The end of `compare` and `bisect`: their own pages (<see cref="CompareReport"/>, <see cref="BisectReport"/>)
     /// from the record just written; as for runs, a failure is said and never changes the exit code.

@@ -121,22 +121,21 @@ public sealed class FaultTests : IDisposable
     {
         // Machine level, independent of the judge: what the agent saw under the armed fault.
         var machine = new LocalMachine(new LocalMachineOptions(TestAgent.Binary, 512L << 20, Fault: new IoErrorFault()));
-        var cell = new CellRequest("ext4-seed", FilesystemCatalog.Find("ext4"), Seed(), 2, Path.Combine(_scratch, "work"), Path.Combine(_scratch, "log"));
+        // One iteration: a second one starts on a filesystem that may have met its own failed metadata
+        // writeback in the first window (ext4 then answers with EIO or read-only: kernel behaviour, not the
+        // fault's subject, and racy on a loaded host).
+        var cell = new CellRequest("ext4-seed", FilesystemCatalog.Find("ext4"), Seed(), 1, Path.Combine(_scratch, "work"), Path.Combine(_scratch, "log"));
 
         var raws = new List<IterationRaw>();
         await foreach (var raw in machine.RunCellAsync(cell, CancellationToken.None)) raws.Add(raw);
 
-        Assert.Equal(2, raws.Count);
-        Assert.All(raws, raw =>
-        {
-            Assert.Null(raw.Error);
-            Assert.Equal(8191, raw.Write!.Ios.Count);
-            Assert.All(raw.Write.Ios, io => Assert.Equal(-5, io.Result));  // -EIO
-            Assert.NotNull(raw.Readback);
-        });
-        Assert.Null(raws[0].Fsck);
-        Assert.True(raws[1].Fsck is { Ran: true, Clean: true, Tool: "e2fsck" });
-        Assert.Contains("-j /dev/loop", raws[1].Fsck!.CommandLine);  // checked with its external journal
+        var only = Assert.Single(raws);
+        Assert.Null(only.Error);
+        Assert.Equal(8191, only.Write!.Ios.Count);
+        Assert.All(only.Write.Ios, io => Assert.Equal(-5, io.Result));  // -EIO
+        Assert.NotNull(only.Readback);
+        Assert.True(only.Fsck is { Ran: true, Clean: true, Tool: "e2fsck" }, only.Fsck?.Output);
+        Assert.Contains("-j /dev/loop", only.Fsck!.CommandLine);  // checked with its external journal
     }
 
     [Fact]

@@ -18,8 +18,8 @@ public sealed class LiveAfterUnmountTests : IDisposable
         Directory.Delete(_scratch, recursive: true);
     }
 
-    [Fact]
-    public async Task A_filesystem_kept_alive_by_another_mount_namespace_is_not_released_until_that_namespace_ends()
+    /// <summary>A fresh 64 MiB ext4 image, loop-mounted under the scratch folder.</summary>
+    private async Task<(LoopMount Mount, string Point)> MountedExt4Async()
     {
         Assert.True(Environment.IsPrivilegedProcess, "needs root (loop mounts)");
         var image = Path.Combine(_scratch, "disk.img");
@@ -28,6 +28,13 @@ public sealed class LiveAfterUnmountTests : IDisposable
         await HostCommand.RunAsync("mkfs.ext4", ["-F", "-q", image], CancellationToken.None);
         var mount = new LoopMount(image, point, "ext4", []);
         await mount.MountAsync(CancellationToken.None);
+        return (mount, point);
+    }
+
+    [Fact]
+    public async Task A_filesystem_kept_alive_by_another_mount_namespace_is_not_released_until_that_namespace_ends()
+    {
+        var (mount, point) = await MountedExt4Async();
 
         // The planted holder: a process in its own mount namespace, made while the image is mounted.
         using var holder = Process.Start("unshare", ["-m", "--propagation", "private", "sleep", "60"])!;
@@ -45,13 +52,7 @@ public sealed class LiveAfterUnmountTests : IDisposable
     [Fact]
     public async Task A_plain_unmount_is_released_at_once()
     {
-        Assert.True(Environment.IsPrivilegedProcess, "needs root (loop mounts)");
-        var image = Path.Combine(_scratch, "disk.img");
-        var point = Directory.CreateDirectory(Path.Combine(_scratch, "mnt")).FullName;
-        await using (var f = new FileStream(image, FileMode.Create)) f.SetLength(64L << 20);
-        await HostCommand.RunAsync("mkfs.ext4", ["-F", "-q", image], CancellationToken.None);
-        var mount = new LoopMount(image, point, "ext4", []);
-        await mount.MountAsync(CancellationToken.None);
+        var (mount, _) = await MountedExt4Async();
         await mount.UnmountAsync(CancellationToken.None);
 
         Assert.True(await mount.WaitReleasedAsync(TimeSpan.FromSeconds(30), CancellationToken.None));

@@ -104,22 +104,9 @@ public sealed class DockerHostMachine(DockerClient client, string image, DockerH
             setup.Mark("mkfs");
             await mount.MountAsync(first: true, cancellationToken);
             setup.Mark("mount");
-            var first = true;
-            await foreach (var raw in IterationStream.HoldLastAsync(RunIterationsAsync(cell, container, mount, imagePath, agentFolder, cancellationToken)))
-            {
-                var item = first ? raw.Raw with { Phases = [.. setup.Phases, .. raw.Raw.Phases], Seconds = setup.Total + raw.Raw.Seconds } : raw.Raw;
-                first = false;
-                if (!raw.Last)
-                {
-                    yield return item;
-                    continue;
-                }
-                var check = new PhaseTimer();
-                var (fsck, failure) = await CheckAsync(mount, fs, imagePath, cancellationToken);
-                check.Mark("unmount+fsck");
-                yield return item with { Fsck = fsck, Phases = [.. item.Phases, .. check.Phases], Seconds = item.Seconds + check.Total };
-                failure?.Throw();
-            }
+            await foreach (var item in IterationStream.WithSetupAndCheckAsync(RunIterationsAsync(cell, container, mount, imagePath, agentFolder, cancellationToken), setup,
+                () => CheckAsync(mount, fs, imagePath, cancellationToken)))
+                yield return item;
         }
         finally
         {

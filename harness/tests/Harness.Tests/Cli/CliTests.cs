@@ -165,11 +165,13 @@ public sealed class CliTests
         using var dir = new TempFolder("interrupt-dir-");
         using var results = new TempFolder("interrupt-results-");
         var harness = Path.Combine(AppContext.BaseDirectory, "harness");
-        var start = new ProcessStartInfo(harness)
+        // Through `env --default-signal`: a test host started under nohup or as a background job of a script
+        // hands its children SIGHUP/SIGINT ignored, and the harness rightly keeps an inherited ignore.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
-            ArgumentList = { "run", "--machine", "local", "--dir", dir.Path, "--case", "seed", "--repeats", "500",
+            ArgumentList = { "--default-signal=INT,HUP,TERM", harness, "run", "--machine", "local", "--dir", dir.Path, "--case", "seed", "--repeats", "500",
                 "--cases-dir", RepoPaths.Cases, "--results", results.Path, "--agent", TestAgent.Binary.Path },
         };
         using var child = Process.Start(start)!;

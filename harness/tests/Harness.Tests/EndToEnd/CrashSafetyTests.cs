@@ -253,7 +253,11 @@ public sealed class CrashSafetyTests : IDisposable
 
         private Harness(string cwd, IReadOnlyList<string> args)
         {
-            var start = new ProcessStartInfo(Path.Combine(AppContext.BaseDirectory, "harness")) { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = cwd };
+            // `env --default-signal` (which execs, keeping the pid): a test host started under nohup or as a
+            // script's background job hands its children SIGINT/SIGHUP ignored, and the harness keeps an inherited ignore.
+            var start = new ProcessStartInfo("env") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = cwd };
+            start.ArgumentList.Add("--default-signal=INT,HUP,TERM");
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "harness"));
             foreach (var a in args) start.ArgumentList.Add(a);
             Process = Process.Start(start)!;
             Out = Process.StandardOutput.ReadToEndAsync();

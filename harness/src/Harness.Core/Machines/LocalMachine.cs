@@ -245,36 +245,8 @@ public sealed class LocalMachine(LocalMachineOptions options) : IMachine
     }
 
     /// <summary>Unmounts, applies the fault, mounts again; any failure is a <see cref="MachineException"/>.</summary>
-    private static async Task BetweenWriteAndReadbackAsync(CellRequest cell, LoopMount image, string directory, WorkloadPlan plan, IFaultInjector? fault, CancellationToken cancellationToken)
-    {
-        var target = Path.Combine(directory, CellRequest.TargetFile);
-        try
-        {
-            if (fault?.Stage == FaultStage.AfterWriteMounted)
-                await fault.ApplyAsync(new FaultContext(image.ImagePath, plan, []) { TargetPath = target }, cancellationToken);
-            var extents = fault?.Stage == FaultStage.AfterWriteUnmounted ? await FileExtents.ReadAsync(target, cancellationToken) : [];
-            await image.UnmountAsync(cancellationToken);
-            if (fault?.Stage == FaultStage.AfterWriteUnmounted)
-            {
-                Func<long, CancellationToken, Task<long>>? map = cell.Filesystem.Name == "btrfs"
-                    ? (logical, token) => BtrfsAddresses.MapAsync(image.ImagePath, logical, token)
-                    : null;
-                await fault.ApplyAsync(new FaultContext(image.ImagePath, plan, extents) { DeviceAddress = map }, cancellationToken);
-            }
-        }
-        catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
-        {
-            throw new MachineException($"fault {fault?.Name} could not be applied: {e.Message}", e);
-        }
-        try
-        {
-            await image.MountAsync(cancellationToken);
-        }
-        catch (MachineException e)
-        {
-            throw new MachineException($"remount after the write phase failed: {e.Message}", e);
-        }
-    }
+    private static Task BetweenWriteAndReadbackAsync(CellRequest cell, LoopMount image, string directory, WorkloadPlan plan, IFaultInjector? fault, CancellationToken cancellationToken) =>
+        FaultRemount.RunAsync(cell, image.ImagePath, Path.Combine(directory, CellRequest.TargetFile), plan, fault, image.UnmountAsync, image.MountAsync, cancellationToken);
 
     /// <summary>Removes one file inside a folder the harness owns; never a folder.</summary>
     private static void TryDeleteFile(string path)

@@ -177,25 +177,8 @@ public sealed class DockerHostMachine(DockerClient client, string image, DockerH
         try
         {
             // The host sees the container's mount through the container's root in /proc.
-            var target = container.HostPath(Path.Combine(mount.MountPoint, CellRequest.TargetFile));
-            try
-            {
-                if (fault?.Stage == FaultStage.AfterWriteMounted)
-                    await fault.ApplyAsync(new FaultContext(imagePath, plan, []) { TargetPath = target }, cancellationToken);
-                var extents = fault?.Stage == FaultStage.AfterWriteUnmounted ? await FileExtents.ReadAsync(target, cancellationToken) : [];
-                await mount.UnmountAsync(cancellationToken);
-                if (fault?.Stage == FaultStage.AfterWriteUnmounted)
-                {
-                    Func<long, CancellationToken, Task<long>>? map = cell.Filesystem.Name == "btrfs" ? (logical, token) => BtrfsAddresses.MapAsync(imagePath, logical, token) : null;
-                    await fault.ApplyAsync(new FaultContext(imagePath, plan, extents) { DeviceAddress = map }, cancellationToken);
-                }
-            }
-            catch (Exception e) when (e is IOException or InvalidOperationException or UnauthorizedAccessException)
-            {
-                throw new MachineException($"fault {fault?.Name} could not be applied: {e.Message}", e);
-            }
-            try { await mount.MountAsync(first: false, cancellationToken); }
-            catch (MachineException e) { throw new MachineException($"remount after the write phase failed: {e.Message}", e); }
+            await FaultRemount.RunAsync(cell, imagePath, container.HostPath(Path.Combine(mount.MountPoint, CellRequest.TargetFile)), plan, fault,
+                mount.UnmountAsync, token => mount.MountAsync(first: false, token), cancellationToken);
             phases.Mark(fault is null ? "remount" : "fault+remount");
         }
         catch (MachineException e)

@@ -34,7 +34,15 @@ public sealed record SwarmSettings(int Shards, int MaxConcurrent, int ExpectedCe
     public TimeSpan Quiet { get; init; } = TimeSpan.FromSeconds(1.5);
 }
 
-public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOptions options, SwarmPayload payload, SwarmSettings settings, TextWriter progress) : IMachine, IAsyncDisposable
+/// <summary>Where a task of the job ran: its shard, the node the swarm gave it and how it ended.</summary>
+public sealed record SwarmTaskPlacement(int Shard, string NodeId, string State);
+
+/// <summary>
+/// The swarm machine. <paramref name="nodes"/> are the other nodes whose engines the user named
+/// (`--node-engine`): the per-run image is loaded into each of them; nodes not named get no task.
+/// </summary>
+public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOptions options, SwarmPayload payload, SwarmSettings settings, TextWriter progress,
+    IReadOnlyList<SwarmNode>? nodes = null) : IMachine, IAsyncDisposable
 {
     /// <summary>The command that makes this engine a single-node swarm (the fix printed when it is not in one).</summary>
     public const string InitCommand = "docker swarm init --advertise-addr 127.0.0.1";
@@ -53,6 +61,14 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
 
     /// <summary>Tasks the last job's service ran (each attempt counts), by shard.</summary>
     public IReadOnlyDictionary<int, int> Attempts { get; private set; } = new Dictionary<int, int>();
+
+    /// <summary>Every task of the last job (each attempt), with the node it ran on (tests check a task ran on another node).</summary>
+    public IReadOnlyList<SwarmTaskPlacement> Placements { get; private set; } = [];
+
+    /// <summary>The named nodes the per-run image of the last job was loaded into, and the bytes moved to each (0: it had it).</summary>
+    public IReadOnlyDictionary<string, long> Loaded { get; private set; } = new Dictionary<string, long>();
+
+    private readonly IReadOnlyList<SwarmNode> _nodes = nodes ?? [];
 
     public MachineFacts Describe()
     {
@@ -84,10 +100,18 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
     {
         if (await SwarmProblemAsync(engine, cancellationToken) is { } problem) return problem;
         if (await RunnerImage.InspectAsync(engine.Client, runnerTag, cancellationToken) is null) return $"the engine has no image {runnerTag}";
-        await RemoveLeftoversAsync(engine.Client, progress, cancellationToken);
+        await RemoveLeftoversAsync(engine.Client, progress, services: true, cancellationToken);
         // Task containers carry the owner label too: those of a killed harness whose service is gone.
         await DockerQemuRuntime.RemoveLeftoversAsync(engine.Client, progress, cancellationToken);
-        return null;
+        // A killed harness's task containers and per-run images on the named nodes (services live on the manager only).
+        foreach (var node in _nodes)
+        {
+            await RemoveLeftoversAsync(node.Engine.Client, progress, services: false, cancellationToken);
+            await DockerQemuRuntime.RemoveLeftoversAsync(node.Engine.Client, progress, cancellationToken);
+        }
+        // Which nodes can take a task is known now (this one and the named ones): none is exit 3, before any work.
+        var (_, noNode) = await PlacementAsync(_nodes.Select(n => n.Id).ToHashSet(), announce: true, cancellationToken);
+        return noNode;
     }
 
     public async IAsyncEnumerable<IterationRaw> RunCellAsync(CellRequest cell, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -172,41 +196,81 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
                 new SwarmCell(c.Request.CellId, c.Request.Filesystem.Name, "", c.Request.Repeats, c.Request.FirstIteration), c.Request.Case.SourceFile)).ToArray()).ToArray(),
             tag, settings.Scratch, settings.DamageKernelOfShard, progress, cancellationToken);
         progress.WriteLine($"swarm: image {tag} built in {clock.Elapsed.TotalSeconds:F1} s");
+        var touched = new List<SwarmNode>();
+        string? serviceId = null;
         try
         {
-            var placement = await PlacementAsync(cancellationToken);
+            var have = new HashSet<string>();
+            var loaded = new Dictionary<string, long>();
+            foreach (var node in _nodes)
+            {
+                touched.Add(node);
+                try
+                {
+                    loaded[node.Id] = await SwarmNodes.LoadImageAsync(engine.Client, node, tag, progress, cancellationToken);
+                    have.Add(node.Id);
+                }
+                catch (Exception e) when (!cancellationToken.IsCancellationRequested && e is MachineException or DockerApiException or HttpRequestException or IOException)
+                {
+                    // One node that cannot take the image costs that node, not the run.
+                    progress.WriteLine($"swarm: node {node.Name} gets no task: loading the image into it failed: {e.Message.Trim()}");
+                }
+            }
+            Loaded = loaded;
+            var (placement, problem) = await PlacementAsync(have, announce: false, cancellationToken);
+            if (problem is not null) throw new MachineException(problem);
             // Created without the caller's token: a create cut off mid-request could leave a service we never learn the id of.
             var created = await engine.Client.Swarm.CreateServiceAsync(new ServiceCreateParameters { Service = Spec(name, tag, shards.Count, placement) }, CancellationToken.None);
-            ServiceId = created.ID;
+            ServiceId = serviceId = created.ID;
             progress.WriteLine($"swarm: service {name} ({created.ID[..12]}): ReplicatedJob, {shards.Count} shard(s), {Math.Min(settings.MaxConcurrent, shards.Count)} at once");
-            try
-            {
-                await WatchAsync(created.ID, shards, byId, cancellationToken);
-            }
-            finally
-            {
-                await RemoveServiceAsync(engine.Client, created.ID);
-            }
+            await WatchAsync(created.ID, shards, byId, cancellationToken);
         }
         finally
         {
-            try { await engine.Client.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true }, CancellationToken.None); }
-            catch (DockerApiException e) { progress.WriteLine($"swarm: could not remove image {tag}: {e.Message.Trim()}"); }
+            // Service first (the swarm stops its tasks), then on every engine the run touched: task containers, image.
+            if (serviceId is not null) await RemoveServiceAsync(engine.Client, serviceId);
+            foreach (var node in touched.Where(n => n.Engine.Endpoint != engine.Endpoint))
+            {
+                if (serviceId is not null) await RemoveTaskContainersAsync(node.Engine.Client, serviceId, progress, node.Name);
+                await RemoveImageAsync(node.Engine.Client, tag, progress, node.Name);
+            }
+            await RemoveImageAsync(engine.Client, tag, progress, "this one");
+        }
+    }
+
+    private static async Task RemoveImageAsync(DockerClient client, string tag, TextWriter progress, string node)
+    {
+        try { await client.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true }, CancellationToken.None); }
+        catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound) { /* never loaded there, or gone */ }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
+        {
+            progress.WriteLine($"swarm: could not remove image {tag} on node {node}: {e.Message.Trim()} (the next swarm run that names the node removes it)");
         }
     }
 
     /// <summary>
-    /// Where tasks may run: nodes that have the per-run image. It was built on this engine's node only; other
-    /// nodes would need it loaded through their own engine API (not built: see the README), so a swarm of
-    /// several nodes is held to this one, with a line saying so.
+    /// Where tasks may run: nodes that are ready, active, and have (or will have) the per-run image, i.e. this
+    /// engine's node and <paramref name="have"/>. Every other node is kept off with a `node.id!=` constraint
+    /// (constraints are ANDed), with one line saying which and why when <paramref name="announce"/>. No node
+    /// left is the problem returned, with the fix.
     /// </summary>
-    private async Task<Placement?> PlacementAsync(CancellationToken cancellationToken)
+    private async Task<(Placement? Placement, string? Problem)> PlacementAsync(IReadOnlySet<string> have, bool announce, CancellationToken cancellationToken)
     {
-        var nodes = (await engine.Client.Swarm.ListNodesAsync(cancellationToken)).ToList();
+        var all = (await engine.Client.Swarm.ListNodesAsync(cancellationToken)).ToList();
         var self = (await engine.Client.System.GetSystemInfoAsync(cancellationToken)).Swarm?.NodeID;
-        if (nodes.Count <= 1 || self is null) return null;
-        progress.WriteLine($"swarm: {nodes.Count} nodes, but the per-run image is only on this one ({self[..12]}); tasks are held to it (loading the image into other nodes is not built)");
-        return new Placement { Constraints = [$"node.id=={self}"] };
+        static string Name(NodeListResponse n) => $"{n.ID[..Math.Min(12, n.ID.Length)]} ({n.Description?.Hostname})";
+        var without = all.Where(n => n.ID != self && !have.Contains(n.ID)).ToList();
+        var usable = all.Where(n => (n.ID == self || have.Contains(n.ID)) && n.Status?.State == "ready" && n.Spec?.Availability == "active").ToList();
+        if (usable.Count == 0)
+        {
+            var states = string.Join(", ", all.Select(n => $"{Name(n)} {n.Status?.State}/{n.Spec?.Availability}" + (n.ID == self ? " (this one)" : have.Contains(n.ID) ? " (named)" : " (no --node-engine)")));
+            return (null, $"no swarm node can run the tasks: a task needs a ready, active node with the per-run image, i.e. this manager or a node named with {SwarmNodeSpec.Option} NODE=ENDPOINT " +
+                $"(nodes: {states}); name a node's engine with {SwarmNodeSpec.Option}, or make this node active (`docker node update --availability active {self}`)");
+        }
+        if (announce && without.Count > 0)
+            progress.WriteLine($"swarm: {without.Count} of {all.Count} node(s) get no task, they would lack the per-run image (no {SwarmNodeSpec.Option} names their engine): " +
+                $"{string.Join(", ", without.Select(Name))}; tasks run on {string.Join(", ", usable.Select(Name))}");
+        return (without.Count == 0 ? null : new Placement { Constraints = without.Select(n => $"node.id!={n.ID}").ToList() }, null);
     }
 
     private ServiceSpec Spec(string name, string tag, int shards, Placement? placement)
@@ -285,6 +349,7 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
                 if (settled)
                 {
                     Attempts = Enumerable.Range(0, shards.Count).ToDictionary(s => s, s => tasks.Count(t => t.Slot == s));
+                    Placements = tasks.Select(t => new SwarmTaskPlacement((int)t.Slot, t.NodeID ?? "", (t.Status?.State ?? TaskState.New).ToString().ToLowerInvariant())).ToArray();
                     // The last frames may still be on their way through the log stream.
                     var drain = System.Diagnostics.Stopwatch.StartNew();
                     bool Heard(int s) { lock (done) return done.Contains(s) || fatal.ContainsKey(s); }
@@ -383,13 +448,29 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
     {
         try { await client.Swarm.RemoveServiceAsync(id, CancellationToken.None); }
         catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound) { /* gone already; its containers may not be */ }
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (clock.Elapsed < TimeSpan.FromSeconds(60))
+        await RemoveTaskContainersAsync(client, id, TextWriter.Null, "this one");
+    }
+
+    /// <summary>
+    /// The task containers of a removed service on one engine's node, removed (the node's agent may still be
+    /// stopping them: up to a minute). A node that cannot be reached gets a line, not an exception: this runs on the way out.
+    /// </summary>
+    public static async Task RemoveTaskContainersAsync(DockerClient client, string serviceId, TextWriter progress, string node)
+    {
+        try
         {
-            var left = await ContainersOfAsync(client, id);
-            if (left.Count == 0) return;
-            foreach (var c in left) await DockerQemuRuntime.RemoveAsync(client, c.ID);
-            await Task.Delay(250);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (clock.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                var left = await ContainersOfAsync(client, serviceId);
+                if (left.Count == 0) return;
+                foreach (var c in left) await DockerQemuRuntime.RemoveAsync(client, c.ID);
+                await Task.Delay(250);
+            }
+        }
+        catch (Exception e) when (e is DockerApiException or HttpRequestException or IOException)
+        {
+            progress.WriteLine($"swarm: could not remove the task containers of service {serviceId[..12]} on node {node}: {e.Message.Trim()} (the next swarm run that names the node removes them)");
         }
     }
 
@@ -408,14 +489,17 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
             Filters = new ServiceFilter { Label = [ownerPid is { } pid ? $"{SwarmImage.OwnerLabel}={pid}" : SwarmImage.OwnerLabel] },
         }, cancellationToken)).ToList();
 
-    /// <summary>Services and per-run images whose harness is gone (kill -9) are removed, with a line each.</summary>
-    public static async Task RemoveLeftoversAsync(DockerClient client, TextWriter progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Services (on a manager: <paramref name="services"/>) and per-run images whose harness is gone (kill -9) are
+    /// removed, with a line each; a worker's engine has no services to list.
+    /// </summary>
+    public static async Task RemoveLeftoversAsync(DockerClient client, TextWriter progress, bool services, CancellationToken cancellationToken)
     {
         var live = Cache.LiveProcesses.Snapshot();
         bool Gone(IDictionary<string, string>? labels, DateTime created) =>
             labels is not null && labels.TryGetValue(SwarmImage.OwnerLabel, out var owner) && int.TryParse(owner, CultureInfo.InvariantCulture, out var pid)
             && pid != Environment.ProcessId && !live.IsAlive(pid, new DateTimeOffset(created.ToUniversalTime(), TimeSpan.Zero));
-        foreach (var service in await ServicesAsync(client, null, cancellationToken))
+        foreach (var service in services ? await ServicesAsync(client, null, cancellationToken) : [])
         {
             if (!Gone(service.Spec?.Labels, service.CreatedAt)) continue;
             progress.WriteLine($"swarm: removing service {service.Spec?.Name} left by a harness process that is gone");

@@ -10,6 +10,7 @@ using Harness.Kernels;
 using Harness.Machines;
 using Harness.Machines.Docker;
 using Harness.Machines.Qemu;
+using Harness.Machines.Swarm;
 using Harness.Results;
 using Harness.Runs;
 using Harness.Verdicts;
@@ -224,6 +225,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
         var kernelsDir = KernelsDirOption();
         var jobs = new Option<string?>("--jobs") { Description = "Cells at once (qemu default: bounded by cores and memory; local: 1)" };
         var qemuOptions = new QemuCliOptions();
+        var swarmOptions = new SwarmCliOptions();
         var resume = new Option<string?>("--resume") { Description = "Finish an interrupted run: results/<run-id>; runs only its missing cells and iterations, with the run's own options (only --budget may be added)" };
         var budget = DurationOption.Optional("--budget", "Stop cleanly after this long: no new cell starts, running cells stop between iterations; the outcome is what finished");
         var json = JsonOutput.Option();
@@ -233,7 +235,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             machine, fs, cases, casesDir, repeats, dir, imageSize, results, cache, agent, fault,
             kernel, kernelsDir, jobs, resume, budget, json,
         };
-        foreach (var option in qemuOptions.All.Concat(patch.All)) command.Options.Add(option);
+        foreach (var option in qemuOptions.All.Concat(patch.All).Concat(swarmOptions.All)) command.Options.Add(option);
         command.SetAction(async (given, _) =>
         {
             // --resume: the run's own recorded arguments rebuild the same matrix; RunExecutor checks it is the same.
@@ -242,6 +244,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             if (machineKind is not ("local" or "qemu" or "docker" or "docker-host" or "swarm"))
                 throw new InputException(new InputProblem("--machine", 0, 0, "--machine", $"unknown machine '{machineKind}'; valid: local, qemu, docker, docker-host, swarm"));
             var jobsValue = Bounded(parse, jobs, 1, 256, "cells at once; each needs a machine and an image");
+            swarmOptions.RefuseUnlessSwarm(parse, machineKind);
+            var nodeSpecs = swarmOptions.Specs(parse);
             var repeatsValue = Bounded(parse, repeats, 1, MaxRepeats, "each iteration keeps about 3 MB of reports");
             RejectSweptOptions(SplitList(parse.GetValue(fs)).Concat(SplitList(parse.GetValue(cases))), "run");
             if (machineKind is "local" or "docker-host" && patch.Given(parse))
@@ -302,6 +306,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                 stderr.WriteLine($"harness: swarm machine: {swarmProblem}");
                 return ExitInfrastructure;
             }
+            // The other nodes' engines, checked before any kernel work (an unknown node: exit 2; no answer: exit 3).
+            using var swarmNodes = machineKind == "swarm" ? await SwarmNodes.ResolveAsync(docker!, nodeSpecs, cancellationToken) : new SwarmNodeSet([]);
             IMachine target;
             int jobCount;
             if (machineKind == "local")
@@ -342,7 +348,8 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     {
                         // Every cell asks at once: the swarm machine launches them as one job; --jobs is the job's MaxConcurrent.
                         var cellCount = filesystems.Length * selected.Length;
-                        target = await SwarmSetup.MachineAsync(docker!, cacheDir, options, cellCount, jobsValue ?? QemuSetup.DefaultJobs(options), stderr, cancellationToken);
+                        target = await SwarmSetup.MachineAsync(docker!, cacheDir, options, cellCount, swarmOptions.ShardCount(parse, cellCount),
+                            jobsValue ?? QemuSetup.DefaultJobs(options), swarmNodes.Nodes, stderr, cancellationToken);
                         jobCount = cellCount;
                     }
                     else

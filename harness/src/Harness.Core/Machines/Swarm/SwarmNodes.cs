@@ -40,17 +40,28 @@ public sealed record SwarmNode(string Id, string Hostname, DockerEngine Engine)
     public string Name => $"{Id[..Math.Min(12, Id.Length)]} ({Hostname})";
 }
 
+/// <summary>The named nodes of a run; disposing it closes their engines' clients.</summary>
+public sealed class SwarmNodeSet(IReadOnlyList<SwarmNode> nodes) : IDisposable
+{
+    public IReadOnlyList<SwarmNode> Nodes { get; } = nodes;
+
+    public void Dispose()
+    {
+        foreach (var node in Nodes) node.Engine.Dispose();
+    }
+}
+
 public static class SwarmNodes
 {
     /// <summary>
     /// Matches each spec to a node of the manager's swarm (by id or hostname), connects to its engine and
     /// checks the engine is that node. Unknown or ambiguous names, a repeated node and an engine that is
     /// another node are input errors (exit 2); an engine that does not answer is a <see cref="MachineException"/>
-    /// (exit 3) naming node and endpoint. The caller disposes the engines.
+    /// (exit 3) naming node and endpoint. The caller disposes the set.
     /// </summary>
-    public static async Task<IReadOnlyList<SwarmNode>> ResolveAsync(DockerEngine manager, IReadOnlyList<SwarmNodeSpec> specs, CancellationToken cancellationToken)
+    public static async Task<SwarmNodeSet> ResolveAsync(DockerEngine manager, IReadOnlyList<SwarmNodeSpec> specs, CancellationToken cancellationToken)
     {
-        if (specs.Count == 0) return [];
+        if (specs.Count == 0) return new SwarmNodeSet([]);
         var nodes = (await manager.Client.Swarm.ListNodesAsync(cancellationToken)).ToList();
         string Listing() => string.Join(", ", nodes.Select(n => $"{n.ID} ({n.Description?.Hostname})"));
         var resolved = new List<SwarmNode>();
@@ -85,7 +96,7 @@ public static class SwarmNodes
                         (string.IsNullOrEmpty(actual) ? $"in no swarm (state {info.Swarm?.LocalNodeState})" : $"node {actual} ({info.Name})") +
                         $", not node {node.ID} ({hostname}); the image would be loaded into the wrong machine");
             }
-            return resolved;
+            return new SwarmNodeSet(resolved);
         }
         catch
         {

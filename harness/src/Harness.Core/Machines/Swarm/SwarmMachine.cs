@@ -106,8 +106,9 @@ public sealed class SwarmMachine(DockerEngine engine, string runnerTag, QemuOpti
         // A killed harness's task containers and per-run images on the named nodes (services live on the manager only).
         foreach (var node in _nodes)
         {
-            await RemoveLeftoversAsync(node.Engine.Client, progress, services: false, cancellationToken);
+            // Containers first: an image a (still running) task container uses is not removed.
             await DockerQemuRuntime.RemoveLeftoversAsync(node.Engine.Client, progress, cancellationToken);
+            await RemoveLeftoversAsync(node.Engine.Client, progress, services: false, cancellationToken);
         }
         // Which nodes can take a task is known now (this one and the named ones): none is exit 3, before any work.
         var (_, noNode) = await PlacementAsync(_nodes.Select(n => n.Id).ToHashSet(), announce: true, cancellationToken);

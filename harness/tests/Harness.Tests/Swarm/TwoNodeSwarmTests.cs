@@ -120,6 +120,40 @@ public sealed class TwoNodeSwarmTests(TwoNodeSwarmFixture swarm, DebianKernelFix
     }
 
     [Fact]
+    public async Task Image_load_streams_into_the_node_and_is_skipped_when_the_node_has_that_image_id()
+    {
+        // A one-file image made on m (docker import of a tiny tar): the load path without the 450 MB.
+        var tag = $"harness-swarm-load-test:{Environment.ProcessId}";
+        var tar = new MemoryStream();
+        await using (var writer = new System.Formats.Tar.TarWriter(tar, leaveOpen: true))
+            await writer.WriteEntryAsync(new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, "hello") { DataStream = new MemoryStream("hello"u8.ToArray()) });
+        tar.Position = 0;
+        await swarm.Manager.Client.Images.CreateImageAsync(new ImagesCreateParameters { FromSrc = "-", Repo = tag.Split(':')[0], Tag = tag.Split(':')[1] }, tar, null, new Progress<JSONMessage>(), CancellationToken.None);
+        using var nodes = await SwarmNodes.ResolveAsync(swarm.Manager, [new SwarmNodeSpec(swarm.WorkerNodeId, TwoNodeSwarmFixture.WorkerEndpoint)], CancellationToken.None);
+        var worker = Assert.Single(nodes.Nodes);
+        try
+        {
+            var progress = new StringWriter();
+            var first = await SwarmNodes.LoadImageAsync(swarm.Manager.Client, worker, tag, progress, CancellationToken.None);
+            var second = await SwarmNodes.LoadImageAsync(swarm.Manager.Client, worker, tag, progress, CancellationToken.None);
+
+            Assert.True(first > 0, progress.ToString());
+            Assert.Equal(0, second);
+            Assert.Equal((await RunnerImage.InspectAsync(swarm.Manager.Client, tag, CancellationToken.None))!.ID, (await RunnerImage.InspectAsync(swarm.Worker.Client, tag, CancellationToken.None))!.ID);
+            Assert.Contains($"swarm: loaded image {tag} into node {worker.Name}: 0 MB in ", progress.ToString());
+            Assert.Contains($"swarm: node {worker.Name} has image {tag} already (", progress.ToString());
+        }
+        finally
+        {
+            foreach (var engine in new[] { swarm.Manager, swarm.Worker })
+            {
+                try { await engine.Client.Images.DeleteImageAsync(tag, new ImageDeleteParameters { Force = true }, CancellationToken.None); }
+                catch (DockerApiException) { /* not there */ }
+            }
+        }
+    }
+
+    [Fact]
     public async Task Node_engine_errors_unknown_node_exit_2_listing_the_nodes_another_nodes_engine_exit_2_no_answer_exit_3()
     {
         async Task<HarnessResult> Run(string nodeEngine) =>

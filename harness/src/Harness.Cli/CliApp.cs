@@ -296,6 +296,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
             var faultInjector = parse.GetValue(fault) is { } f ? FaultCatalog.Create(f) : null;
             // Images the harness makes: a case that cannot fit is bad input, before anything runs.
             if (parse.GetValue(dir) is null) CasePreflight.ThrowIfAny(selected, filesystems, imageBytes);
+            var shardCount = machineKind == "swarm" ? swarmOptions.ShardCount(parse, filesystems.Length * selected.Length) : 0;
 
             if (machineKind == "docker-host" && faultInjector is Harness.Faults.IArmedFault armed)
                 throw new InputException(new InputProblem("--fault", 0, 0, "--fault", $"{armed.Name} keeps the journal on a second loop device and fails the data image's writes on the host; not built for docker-host: use --machine local"));
@@ -348,7 +349,7 @@ public sealed class CliApp(TextWriter stdout, TextWriter stderr, TimeProvider ti
                     {
                         // Every cell asks at once: the swarm machine launches them as one job; --jobs is the job's MaxConcurrent.
                         var cellCount = filesystems.Length * selected.Length;
-                        target = await SwarmSetup.MachineAsync(docker!, cacheDir, options, cellCount, swarmOptions.ShardCount(parse, cellCount),
+                        target = await SwarmSetup.MachineAsync(docker!, cacheDir, options, cellCount, shardCount,
                             jobsValue ?? QemuSetup.DefaultJobs(options), swarmNodes.Nodes, stderr, cancellationToken);
                         jobCount = cellCount;
                     }

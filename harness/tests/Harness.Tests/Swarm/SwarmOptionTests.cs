@@ -41,13 +41,15 @@ public sealed class SwarmOptionTests : IDisposable
     }
 
     [Theory]
-    [InlineData(new[] { "--machine", "qemu", "--shards", "2" }, "harness: --shards: works with --machine swarm only (not qemu)")]
-    [InlineData(new[] { "--machine", "local", "--node-engine", "w=unix:///x.sock" }, "harness: --node-engine: works with --machine swarm only (not local)")]
-    [InlineData(new[] { "--machine", "swarm", "--node-engine", "w" }, "harness: --node-engine: 'w' is not NODE=ENDPOINT")]
+    [InlineData(new[] { "--machine", "qemu", "--fs", "ext4", "--shards", "2" }, "harness: --shards: works with --machine swarm only (not qemu)")]
+    [InlineData(new[] { "--machine", "local", "--fs", "ext4", "--node-engine", "w=unix:///x.sock" }, "harness: --node-engine: works with --machine swarm only (not local)")]
+    [InlineData(new[] { "--machine", "swarm", "--fs", "ext4", "--node-engine", "w" }, "harness: --node-engine: 'w' is not NODE=ENDPOINT")]
+    [InlineData(new[] { "--machine", "swarm", "--fs", "ext4,xfs", "--shards", "3" }, "harness: --shards: 3 is out of range (min 1, max 2: the run has 2 cell(s); a shard holds at least one)")]
+    [InlineData(new[] { "--machine", "swarm", "--fs", "ext4", "--shards", "0" }, "harness: --shards: 0 is out of range (min 1, max 1: the run has 1 cell(s)")]
     public async Task Swarm_options_are_checked_before_any_engine_work_exit_2(string[] args, string line)
     {
         // No engine at DOCKER_HOST: the option is refused before the harness looks for one.
-        var result = await HarnessProcess.Command(["run", "--fs", "ext4", "--case", "tiny", "--results", Path.Combine(_root, "results"), .. args], Path.Combine(_root, "cache"))
+        var result = await HarnessProcess.Command(["run", "--case", "tiny", "--results", Path.Combine(_root, "results"), .. args], Path.Combine(_root, "cache"))
             .WithEnvironmentVariables(e => e.Set("HARNESS_CACHE", Path.Combine(_root, "cache")).Set("DOCKER_HOST", $"unix://{_root}/none.sock"))
             .ExecuteBufferedAsyncFor(TimeSpan.FromMinutes(1));
         Assert.True(result.ExitCode == 2, result.ToString());

@@ -120,6 +120,48 @@ public sealed class TwoNodeSwarmTests(TwoNodeSwarmFixture swarm, DebianKernelFix
     }
 
     [Fact]
+    public async Task Cancel_once_both_tasks_run_removes_service_task_containers_and_images_on_both_nodes()
+    {
+        var filesystems = new[] { "ext4", "xfs" };
+        var options = await OptionsAsync(filesystems);
+        using var nodes = await SwarmNodes.ResolveAsync(swarm.Manager, [new SwarmNodeSpec(swarm.WorkerNodeId, TwoNodeSwarmFixture.WorkerEndpoint)], CancellationToken.None);
+        using var cancel = new CancellationTokenSource();
+        // Cancel (as Ctrl-C does) once both tasks run: one on each node, the guests booting in them.
+        var running = 0;
+        var progress = new LineWatcher(line =>
+        {
+            if (line.StartsWith("swarm: shard", StringComparison.Ordinal) && line.EndsWith(" running", StringComparison.Ordinal) && Interlocked.Increment(ref running) == 2) cancel.Cancel();
+        });
+        var machine = new SwarmMachine(swarm.Manager, swarm.Image.Tag, options, SwarmPayload.Find(), new SwarmSettings(2, 2, 2, _scratch), progress, nodes.Nodes);
+        Assert.Null(await machine.CheckAsync(CancellationToken.None));
+        RunSummary summary;
+        await using (machine)
+        {
+            summary = await new RunExecutor(machine, new ResultStore(Path.Combine(_scratch, "results")), TimeProvider.System, TextWriter.Null).RunAsync(
+                new RunRequest(filesystems.Select(FilesystemCatalog.Find).ToArray(), [new CaseCatalog(RepoPaths.Cases).Find("tiny")], 1, Path.Combine(_scratch, "work"), "test", Jobs: 2),
+                cancel.Token);
+        }
+        output.WriteLine(progress.ToString());
+
+        Assert.True(cancel.IsCancellationRequested, $"the two tasks never ran:\n{progress}");
+        Assert.True(summary.Record.Interrupted);
+        Assert.True(machine.Loaded[swarm.WorkerNodeId] > 0, progress.ToString());
+        await AssertNothingLeftAsync(machine.ServiceId!);
+    }
+
+    /// <summary>A progress writer that hands every complete line to a callback.</summary>
+    private sealed class LineWatcher(Action<string> onLine) : StringWriter
+    {
+        private readonly Lock _lock = new();
+
+        public override void WriteLine(string? value)
+        {
+            lock (_lock) base.WriteLine(value);
+            onLine(value ?? "");
+        }
+    }
+
+    [Fact]
     public async Task Image_load_streams_into_the_node_and_is_skipped_when_the_node_has_that_image_id()
     {
         // A one-file image made on m (docker import of a tiny tar): the load path without the 450 MB.

@@ -75,7 +75,7 @@ demo-qemu: deps agent-aot
 
 # One table (bench/run-bench.sh runs bench/rows/*.sh; README "Benchmarks"), also written to
 # results/bench-<id>/. The load row: LOAD_CELLS cells of the tiny case (issue 8: at least 200).
-# BENCH_QUICK=1 for a quick look (fewer rounds and cells).
+# BENCH_QUICK=1 for a quick look (fewer rounds and cells); BENCH_ROWS="50 70" for some rows only.
 export LOAD_CELLS ?= 200
 bench: deps agent-aot
 	bench/run-bench.sh $(HARNESS) $(AGENT_AOT)

@@ -132,9 +132,9 @@ public sealed class TlsEngineFixture : IAsyncLifetime
     {
         var ca = await AuthorityAsync("ca");
         var other = await AuthorityAsync("other");
-        await LeafAsync(ca, "server", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n", days: 2);
-        await LeafAsync(ca, "client", "harness-test-client", "extendedKeyUsage=clientAuth\n", days: 2);
-        await LeafAsync(other, "foreign-client", "harness-test-foreign-client", "extendedKeyUsage=clientAuth\n", days: 2, caPem: ca.Pem);
+        await LeafAsync(ca, "server", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n", days: 30);
+        await LeafAsync(ca, "client", "harness-test-client", "extendedKeyUsage=clientAuth\n", days: 30);
+        await LeafAsync(other, "foreign-client", "harness-test-foreign-client", "extendedKeyUsage=clientAuth\n", days: 30, caPem: ca.Pem);
         await LeafAsync(ca, "short-lived", "harness-test-short-lived", "extendedKeyUsage=clientAuth\n", days: 5);
         Directory.CreateDirectory(OtherCa);
         File.Copy(other.Pem, Path.Combine(OtherCa, "ca.pem"));
@@ -148,7 +148,7 @@ public sealed class TlsEngineFixture : IAsyncLifetime
     {
         var pem = Path.Combine(Root, $"{name}-ca.pem");
         var key = Path.Combine(Root, $"{name}-ca-key.pem");
-        await OpensslAsync("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", pem, "-days", "2", "-subj", $"/CN=harness test CA {name}");
+        await OpensslAsync("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", pem, "-days", "30", "-subj", $"/CN=harness test CA {name}");
         return new Authority(pem, key);
     }
 

@@ -144,7 +144,7 @@ public sealed class DockerTlsClient
             _failure = "the engine sent no certificate";
             return false;
         }
-        var server = certificate as X509Certificate2 ?? new X509Certificate2(certificate);
+        var server = certificate as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         using var custom = new X509Chain();
         custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         custom.ChainPolicy.CustomTrustStore.AddRange(_authorities);
@@ -166,7 +166,8 @@ public sealed class DockerTlsClient
             _failure = $"the engine's certificate is for {Names(server)}, not for {host}; use one of those names in DOCKER_HOST or give the engine a certificate with this host in its subjectAltName";
             return false;
         }
-        ServerCertificate = server;
+        // The TLS stack disposes the certificate it lent the callback: keep a copy for doctor.
+        ServerCertificate = X509CertificateLoader.LoadCertificate(server.RawData);
         _failure = null;
         return true;
     }

@@ -18,11 +18,12 @@ using Harness.Tests.Kernels;
 using Harness.Tests.Support;
 using Harness.Verdicts;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Harness.Tests.Docker;
 
 [Collection(TlsEngineCollection.Name)]
-public sealed class TlsEngineTests(TlsEngineFixture engine) : IDisposable
+public sealed class TlsEngineTests(TlsEngineFixture engine, ITestOutputHelper output) : IDisposable
 {
     private readonly string _scratch = Directory.CreateTempSubdirectory("docker-tls-").FullName;
 
@@ -40,8 +41,9 @@ public sealed class TlsEngineTests(TlsEngineFixture engine) : IDisposable
     /// <summary>A command that connects before any other work: the connection error is all it prints.</summary>
     private string[] Run => ["run", "--machine", "docker", "--fs", "ext4", "--case", "tiny", "--repeats", "1", "--results", Path.Combine(_scratch, "results")];
 
-    private static void AssertExit3(HarnessResult result, params string[] parts)
+    private void AssertExit3(HarnessResult result, params string[] parts)
     {
+        output.WriteLine(result.Stderr);
         Assert.True(result.ExitCode == 3, result.ToString());
         var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("harness: ", line);

@@ -111,7 +111,7 @@ public sealed class DockerTlsClient
         }
         catch (Exception e) when (e is CryptographicException or IOException or UnauthorizedAccessException)
         {
-            throw new MachineException($"cannot read the CA certificate {files.CaFile}: {e.Message}", e);
+            throw new MachineException($"cannot read the CA certificate {files.CaFile}: {e.Message.TrimEnd('.')}", e);
         }
         if (authorities.Count == 0)
             throw new MachineException($"{files.CaFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----); it must be the CA that signed the engine's certificate");
@@ -125,7 +125,7 @@ public sealed class DockerTlsClient
             var hint = File.ReadAllText(files.KeyFile).Contains("ENCRYPTED", StringComparison.Ordinal)
                 ? " (the key is encrypted: the engine's clients need it without a passphrase, `openssl rsa -in key.pem -out key.pem`)"
                 : "";
-            throw new MachineException($"cannot load the client certificate {files.CertFile} with its key {files.KeyFile}: {e.Message}{hint}; both must be PEM and belong together; {Docs}", e);
+            throw new MachineException($"cannot load the client certificate {files.CertFile} with its key {files.KeyFile}: {e.Message.TrimEnd('.')}{hint}; both must be PEM and belong together; {Docs}", e);
         }
         return new DockerTlsClient(files, client, authorities);
     }
@@ -184,7 +184,7 @@ public sealed class DockerTlsClient
                 + "an engine run with --tlsverify accepts only client certificates signed by its own --tlscacert; use a cert.pem/key.pem signed by that CA";
         if (messages.Contains("frame", StringComparison.OrdinalIgnoreCase) || messages.Contains("packet", StringComparison.OrdinalIgnoreCase)
             || messages.Contains("wrong version", StringComparison.OrdinalIgnoreCase) || messages.Contains("handshake", StringComparison.OrdinalIgnoreCase))
-            return $"TLS handshake failed, the port does not speak TLS (a plain-HTTP engine?) (TLS said: {Innermost(e).Message.Trim()}): point DOCKER_HOST at the engine's TLS port (2376 by convention), or unset DOCKER_TLS_VERIFY for an engine without TLS";
+            return $"TLS handshake failed, the port does not speak TLS (a plain-HTTP engine?) (TLS said: {Innermost(e).Message.Trim().TrimEnd('.')}): point DOCKER_HOST at the engine's TLS port (2376 by convention), or unset DOCKER_TLS_VERIFY for an engine without TLS";
         return null;
     }
 

@@ -137,7 +137,7 @@ public sealed class DockerCommand(TextWriter stdout, TextWriter stderr)
     /// Doctor's tls line: plain or TLS, which files, and when the client's (and the engine's)
     /// certificate ends; ok null is a warning (plain tcp, a certificate ending within 14 days).
     /// </summary>
-    internal static (bool? Ok, string Text) TlsStatus(DockerConnection connection, DockerEngine? engine, DateTime now)
+    public static (bool? Ok, string Text) TlsStatus(DockerConnection connection, DockerEngine? engine, DateTime now)
     {
         if (connection.Tls is not { } files)
             return connection.Endpoint.StartsWith("unix://", StringComparison.Ordinal)

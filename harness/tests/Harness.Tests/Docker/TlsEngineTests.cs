@@ -11,6 +11,7 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Docker.DotNet.Models;
 using Harness.Cases;
+using Harness.Cli;
 using Harness.Machines;
 using Harness.Machines.Docker;
 using Harness.Results;
@@ -102,6 +103,27 @@ public sealed class TlsEngineTests(TlsEngineFixture engine, ITestOutputHelper ou
     }
 
     [Fact]
+    public void Doctor_warns_within_14_days_of_a_certificates_end_and_says_NO_once_it_ended()
+    {
+        var now = DateTime.UtcNow;
+        var ends = engine.Engine.Tls!.ClientCertificate.NotAfter.ToUniversalTime();
+
+        Assert.Equal(true, DockerCommand.TlsStatus(engine.Engine.Connection, engine.Engine, now).Ok);
+        var (soonOk, soon) = DockerCommand.TlsStatus(engine.Engine.Connection, engine.Engine, ends.AddDays(-10));
+        Assert.Null(soonOk);
+        Assert.Contains("client cert ends", soon);
+        Assert.Contains("in 10 day(s): renew it soon", soon);
+        var (endedOk, ended) = DockerCommand.TlsStatus(engine.Engine.Connection, engine.Engine, ends.AddMinutes(1));
+        Assert.Equal(false, endedOk);
+        Assert.Contains($"client cert EXPIRED on {ends:yyyy-MM-dd HH:mm} UTC", ended);
+        // Without an engine (it did not answer) the client certificate is still read from cert.pem.
+        var (offlineOk, offline) = DockerCommand.TlsStatus(engine.Connection(engine.Client), null, now);
+        Assert.Equal(false, offlineOk);
+        Assert.Contains("client cert valid until", offline);
+        Assert.DoesNotContain("engine cert", offline);
+    }
+
+    [Fact]
     public async Task A_docker_cell_passes_through_tls_and_leaves_no_container()
     {
         var results = Path.Combine(_scratch, "results");
@@ -189,6 +211,19 @@ public sealed class TlsEngineTests(TlsEngineFixture engine, ITestOutputHelper ou
         var result = await HarnessAsync(Run, null, verify: null);
 
         AssertExit3(result, $"the Docker engine at {TlsEngineFixture.Endpoint} speaks TLS and this was plain HTTP", "set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH");
+    }
+
+    [Fact]
+    public async Task A_closed_tls_port_is_no_engine_not_a_tls_error()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var result = await HarnessAsync(Run, engine.Client, $"tcp://127.0.0.1:{port}");
+
+        AssertExit3(result, $"no Docker engine answers at tcp://127.0.0.1:{port} (Connection refused", "start the engine DOCKER_HOST names");
     }
 
     [Fact]

@@ -179,7 +179,7 @@ public sealed class DockerTlsClient
         var messages = string.Join(" | ", Chain(e).Select(x => x.Message));
         if (!Chain(e).Any(x => x is AuthenticationException or IOException)) return null;
         if (messages.Contains("certificate", StringComparison.OrdinalIgnoreCase) || messages.Contains("alert", StringComparison.OrdinalIgnoreCase)
-            || messages.Contains("unexpected EOF", StringComparison.OrdinalIgnoreCase) || messages.Contains("reset by peer", StringComparison.OrdinalIgnoreCase))
+            || messages.Contains("unexpected EOF", StringComparison.OrdinalIgnoreCase))
             return $"the engine refused this client's certificate {Files.CertFile} ({ClientCertificate.Subject}, issued by {ClientCertificate.Issuer}; TLS said: {Innermost(e).Message.Trim()}): "
                 + "an engine run with --tlsverify accepts only client certificates signed by its own --tlscacert; use a cert.pem/key.pem signed by that CA";
         if (messages.Contains("frame", StringComparison.OrdinalIgnoreCase) || messages.Contains("packet", StringComparison.OrdinalIgnoreCase)

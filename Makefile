@@ -12,10 +12,11 @@ AGENT_AOT := $(CACHE)/agent/harness-agent
 # signal tests), QEMU, busybox, kmod and
 # cpio for guests, the kernel build toolchain, and Docker's engine with debootstrap for the
 # docker machine (its runner image is built from this machine's mirror; the tests start
-# dockerd when none runs). Kernel packages (linux-image-*-cloud, linux-source-6.1) are fetched
-# by the harness itself with apt-get download, so apt's lists
+# dockerd when none runs; openssl makes the TLS tests' certificates). Kernel packages
+# (linux-image-*-cloud, linux-source-6.1) are fetched by the harness itself with apt-get
+# download, so apt's lists
 # must exist: deps runs apt-get update when they do not.
-APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache time procps chromium docker.io debootstrap
+APT_PACKAGES := libaio1 e2fsprogs xfsprogs btrfs-progs ocfs2-tools f2fs-tools util-linux mount fio jq clang zlib1g-dev kmod cpio busybox-static qemu-system-x86 xz-utils zstd git build-essential bc bison flex libelf-dev libssl-dev ccache time procps chromium docker.io debootstrap openssl
 
 .PHONY: all deps build agent-aot test demo demo-host demo-qemu bench e2e e2e-explore e2e-nightly clean help
 
@@ -75,7 +76,7 @@ demo-qemu: deps agent-aot
 
 # One table (bench/run-bench.sh runs bench/rows/*.sh; README "Benchmarks"), also written to
 # results/bench-<id>/. The load row: LOAD_CELLS cells of the tiny case (issue 8: at least 200).
-# BENCH_QUICK=1 for a quick look (fewer rounds and cells).
+# BENCH_QUICK=1 for a quick look (fewer rounds and cells); BENCH_ROWS="50 70" for some rows only.
 export LOAD_CELLS ?= 200
 bench: deps agent-aot
 	bench/run-bench.sh $(HARNESS) $(AGENT_AOT)

@@ -7,6 +7,7 @@
 # harness figure when there is no reference). A row script that fails becomes a row saying so.
 # Usage: bench/run-bench.sh <harness> <agent> [results]     (root: loop mounts)
 # BENCH_QUICK=1: fewer rounds and cells, for tests and a first look (about a minute).
+# BENCH_ROWS="50 70": only the row scripts whose names start with one of these (rerun a row alone).
 set -euo pipefail
 HARNESS=$(realpath "$1"); AGENT=$(realpath "$2"); RESULTS=${3:-results}
 export HARNESS AGENT BENCH_QUICK=${BENCH_QUICK:-0}
@@ -17,6 +18,10 @@ rows=$BENCH_WORK/rows.tsv
 : > "$rows"
 for script in "$(dirname "$0")"/rows/*.sh; do
   name=$(basename "$script" .sh)
+  if [ -n "${BENCH_ROWS:-}" ]; then
+    wanted=0; for prefix in $BENCH_ROWS; do case $name in "$prefix"*) wanted=1 ;; esac; done
+    [ $wanted = 1 ] || continue
+  fi
   echo "bench: $name ..." >&2
   start=$(date +%s)
   if out=$("$script" 2> "$BENCH_WORK/$name.log"); then

@@ -2,6 +2,8 @@
 // whether this host can run the docker machine and gives the exact fix for each gap, and
 // DockerSetup gives `run --machine docker` its container runtime (building the image when missing).
 using System.CommandLine;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Harness.Machines;
 using Harness.Machines.Docker;
 using Harness.Machines.Qemu;
@@ -63,20 +65,31 @@ public sealed class DockerCommand(TextWriter stdout, TextWriter stderr)
     public Command Doctor(CancellationToken cancellationToken)
     {
         var cache = new Option<string?>("--cache") { Description = "Cache folder (default $HARNESS_CACHE or .cache): where the KVM probe answer is kept" };
-        var doctor = new Command("doctor", "Check what the docker and swarm machines need: engine, API version, swarm, KVM, runner image; print the fix for each gap. Exit 0 ready for --machine docker, 3 not") { cache };
+        var doctor = new Command("doctor", "Check what the docker and swarm machines need: engine, TLS (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) and its certificates' expiry, API version, swarm, KVM, runner image; print the fix for each gap. Exit 0 ready for --machine docker, 3 not") { cache };
         doctor.SetAction(async (parse, _) =>
         {
             var cacheDir = CliApp.CacheDir(parse.GetValue(cache));
             var ready = true;
             void Line(string what, bool? ok, string text) => stdout.WriteLine($"{what,-7} {(ok is null ? "--" : ok.Value ? "ok" : "NO"),-3} {text}");
 
+            DockerConnection? connection = null;
             DockerEngine? engine = null;
-            try { engine = await DockerEngine.ConnectAsync(null, cancellationToken); }
+            try
+            {
+                connection = DockerConnection.FromEnvironment();
+                engine = await DockerEngine.ConnectToAsync(connection, cancellationToken);
+            }
             catch (MachineException e) { Line("engine", false, e.Message); ready = false; }
             using var owned = engine;
+            if (engine is not null) Line("engine", true, $"{engine.Endpoint}: Docker {engine.Version.Version}");
+            if (connection is not null)
+            {
+                var (tlsOk, tlsText) = TlsStatus(connection, engine, DateTime.UtcNow);
+                Line("tls", tlsOk, tlsText);
+                ready &= tlsOk != false;
+            }
             if (engine is not null)
             {
-                Line("engine", true, $"{engine.Endpoint}: Docker {engine.Version.Version}");
                 var apiOk = engine.ApiVersion >= DockerEngine.MinimumApi;
                 Line("api", apiOk, apiOk
                     ? $"{engine.Version.APIVersion} (needs {DockerEngine.MinimumApi})"
@@ -115,5 +128,46 @@ public sealed class DockerCommand(TextWriter stdout, TextWriter stderr)
             return ready ? 0 : CliApp.ExitInfrastructure;
         });
         return doctor;
+    }
+
+    /// <summary>Under this many days to its end a certificate is a warning in `doctor`.</summary>
+    public const int ExpiryWarningDays = 14;
+
+    /// <summary>
+    /// Doctor's tls line: plain or TLS, which files, and when the client's (and the engine's)
+    /// certificate ends; ok null is a warning (plain tcp, a certificate ending within 14 days).
+    /// </summary>
+    public static (bool? Ok, string Text) TlsStatus(DockerConnection connection, DockerEngine? engine, DateTime now)
+    {
+        if (connection.Tls is not { } files)
+            return connection.Endpoint.StartsWith("unix://", StringComparison.Ordinal)
+                ? (null, $"not used: a unix socket{(connection.TlsIgnored is { } ignored ? $" ({ignored})" : "")}")
+                : (null, $"not used: plain HTTP to {connection.Endpoint}; an engine listening on tcp without TLS is root on its host for anyone who reaches that port: run it with --tlsverify and set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH");
+        var text = $"verify the engine against {files.CaFile} only; client {files.CertFile} + {files.KeyFile} (folder: {files.FolderFrom})";
+        X509Certificate2? client = engine?.Tls?.ClientCertificate;
+        if (client is null && File.Exists(files.CertFile))
+        {
+            try { client = X509Certificate2.CreateFromPem(File.ReadAllText(files.CertFile)); }
+            catch (CryptographicException) { /* the engine line already says why it failed */ }
+        }
+        bool? ok = engine is not null;
+        string Ends(string what, X509Certificate2 certificate)
+        {
+            var days = (int)Math.Floor((certificate.NotAfter.ToUniversalTime() - now).TotalDays);
+            if (certificate.NotAfter.ToUniversalTime() <= now)
+            {
+                ok = false;
+                return $"; {what} EXPIRED on {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC: make a new one";
+            }
+            if (days < ExpiryWarningDays)
+            {
+                ok = ok == true ? null : ok;
+                return $"; {what} ends {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC, in {days} day(s): renew it soon";
+            }
+            return $"; {what} valid until {certificate.NotAfter.ToUniversalTime():yyyy-MM-dd} ({days} days)";
+        }
+        if (client is not null) text += Ends("client cert", client);
+        if (engine?.Tls?.ServerCertificate is { } server) text += Ends("engine cert", server);
+        return (ok, text);
     }
 }

@@ -94,10 +94,18 @@ public sealed partial class KernelBuilder(string cacheDirectory, TextWriter prog
         }
     }
 
-    private static BuiltKernel? TryCached(string folder)
+    /// <summary>
+    /// A complete cached build in <paramref name="folder"/>, its files named where they are now: the record's
+    /// own paths are where it was built, and a cache that was moved or copied (another checkout's cache,
+    /// another machine) must still boot its images. A record whose image is gone is no build at all.
+    /// </summary>
+    internal static BuiltKernel? TryCached(string folder)
     {
         if (!File.Exists(Path.Combine(folder, Marker))) return null;
-        return JsonSerializer.Deserialize<BuiltKernel>(File.ReadAllText(Path.Combine(folder, "build.json")), Results.ResultStore.Json);
+        var image = Path.Combine(folder, "bzImage");
+        if (!File.Exists(image)) return null;
+        var record = JsonSerializer.Deserialize<BuiltKernel>(File.ReadAllText(Path.Combine(folder, "build.json")), Results.ResultStore.Json);
+        return record is null ? null : record with { BzImage = image, BuildLog = Path.Combine(folder, "build.log") };
     }
 
     // ---- source trees ----------------------------------------------------------------

@@ -51,6 +51,9 @@ public static class HtmlReport
         sb.Append(Inv($"<ul>\n<li>command: <code>{E(model.CommandLine)}</code></li>\n<li>machine: {E(model.Machine.Kind)}, kernel {E(model.Machine.Kernel)}, {model.Machine.CpuCount} CPUs; {E(model.Machine.Detail)}</li>\n"));
         sb.Append(Inv($"<li>started {E(MarkdownReport.Time(model.Started))}, {(model.Finished is { } f ? $"finished {E(MarkdownReport.Time(f))}" : "not finished")}{(model.Interrupted ? $"; <b>interrupted</b>: {E(model.StopReason ?? "finished cells kept")}" : "")}</li>\n</ul>\n"));
 
+        sb.Append("<h2>What ran</h2>\n<table id=\"what-ran\">\n<tr><th>what</th><th>name</th><th>identity</th></tr>\n");
+        foreach (var item in model.WhatRan()) sb.Append(Inv($"<tr><td>{E(item.What)}</td><td>{E(item.Name)}</td><td>{E(item.Identity)}</td></tr>\n"));
+        sb.Append("</table>\n");
         if (model.Validation is not null)
         {
             sb.Append("<h2>Verdicts: both kernels' failure rates</h2>\n");

@@ -24,6 +24,13 @@ public static class MarkdownReport
         sb.AppendLine(Inv($"- started {Time(model.Started)}, {(model.Finished is { } end ? $"finished {Time(end)}" : "not finished")}{(model.Interrupted ? $"; **interrupted**: {model.StopReason ?? "finished cells kept"}" : "")}"));
         sb.AppendLine();
 
+        sb.AppendLine("## What ran");
+        sb.AppendLine();
+        sb.AppendLine("| what | name | identity |");
+        sb.AppendLine("|---|---|---|");
+        foreach (var item in model.WhatRan()) sb.AppendLine(Inv($"| {item.What} | {item.Name} | {item.Identity} |"));
+        sb.AppendLine();
+
         if (model.Validation is { } v)
         {
             sb.AppendLine("## Verdicts");

@@ -50,6 +50,9 @@ public sealed record ReportCell(
     public string? Problem => Result?.Failure is { } f ? $"[{f.Kind}] {f.Message}" : Result?.Error ?? (Result is null ? "did not finish (run interrupted)" : null);
 }
 
+/// <summary>One line of a report's "What ran": what it is (kernel, patch, case), its name, and its identity by content.</summary>
+public sealed record RanItem(string What, string Name, string Identity);
+
 /// <summary>The first finding of one class in the whole folder, where it was, and the cell to rerun.</summary>
 public sealed record FirstFinding(Finding Finding, ReportCell Cell, IterationResult Iteration, string Pass);
 
@@ -76,6 +79,35 @@ public sealed record ReportModel(
     /// <summary>Classes whose findings cover sectors of the file (the corruption map draws only these).</summary>
     public static IReadOnlySet<FindingClass> SectorClasses { get; } =
         new HashSet<FindingClass> { FindingClass.Zeroed, FindingClass.Stale, FindingClass.Foreign, FindingClass.Torn, FindingClass.LostWrite };
+
+    /// <summary>
+    /// What actually ran, by content, from the records: each kernel (validate: each side) with its
+    /// image, config, emulator, disk backend and accelerator; each patch of the series; each case with
+    /// its file digest and seed. A reader can tell two runs apart that names and versions alone would
+    /// make look the same (a rebuilt kernel, an edited case).
+    /// </summary>
+    public IReadOnlyList<RanItem> WhatRan()
+    {
+        var items = new List<RanItem>();
+        if (Validation is { } v)
+        {
+            foreach (var k in v.Kernels)
+                items.Add(new RanItem($"kernel ({k.Label})", $"{k.Name} {k.Release}", Describe(k.Identity, k.Origin)));
+            foreach (var p in v.Patches)
+                items.Add(new RanItem("patch", Path.GetFileName(p.Name), $"sha256 {Short(p.Sha256)}"));
+        }
+        else
+            items.Add(new RanItem("kernel", Machine.Kernel, Describe(Machine.Identity, Machine.Detail)));
+        foreach (var c in Cells.Select(c => c.Input).DistinctBy(i => (i.Case, i.CaseSha256, i.Seed)))
+            items.Add(new RanItem("case", c.Case, $"sha256 {Short(c.CaseSha256)}, seed {c.Seed.ToString(CultureInfo.InvariantCulture)}"));
+        return items;
+    }
+
+    private static string Describe(KernelIdentity? identity, string fallback) => identity is null
+        ? fallback
+        : $"bzImage sha256 {Short(identity.BzImageSha256)}, config sha256 {(identity.ConfigSha256 is { } c ? Short(c) : "-")}, {identity.QemuVersion}, disk {identity.Backend}, {identity.Acceleration}";
+
+    private static string Short(string sha) => sha.Length > 12 ? sha[..12] : sha.Length == 0 ? "-" : sha;
 
     /// <summary>The first finding of each class, in class order, searching cells in plan order, then iterations, then passes.</summary>
     public IReadOnlyList<FirstFinding> FirstFindings()

@@ -155,6 +155,24 @@ public sealed class DockerMachineTests(DockerEngineFixture docker, DebianKernelF
     }
 
     [Fact]
+    public async Task A_missing_input_file_is_reported_and_never_created_as_a_folder_by_the_engine()
+    {
+        // Seen for real: a cache record naming a bzImage in a removed checkout; the engine made that
+        // path an empty folder (as root) before QEMU failed on it.
+        var options = await OptionsAsync(kernel.Kernel, "ext4");
+        var runtime = new DockerQemuRuntime(docker.Engine.Client, docker.Image.Tag, options, TextWriter.Null);
+        var gone = Path.Combine(_scratch, "removed-checkout", "bzImage");
+        var launch = new QemuLaunch("ext4-tiny", "qemu-system-x86_64", ["-version"], [gone], [], [], Path.Combine(_scratch, "console.log"));
+
+        var e = await Assert.ThrowsAsync<GuestFailureException>(() => runtime.StartAsync(launch, CancellationToken.None));
+
+        Assert.Equal(GuestFailureKind.QemuNotStarted, e.Kind);
+        Assert.Contains($"{gone} does not exist", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(gone)), "the engine created the missing bind source");
+        Assert.Empty(await OursAsync());
+    }
+
+    [Fact]
     public async Task Doctor_sees_the_engine_its_api_and_the_runner_image()
     {
         var result = await HarnessProcess.RunAsync(["doctor"], Cache, TimeSpan.FromMinutes(2));

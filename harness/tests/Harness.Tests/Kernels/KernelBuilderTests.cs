@@ -97,6 +97,26 @@ public sealed class KernelBuilderTests : IDisposable
     }
 
     [Fact]
+    public void A_cached_build_copied_from_another_cache_boots_its_own_image_not_the_recorded_path()
+    {
+        // Seen for real: a build made in another checkout's cache and copied here named an image that
+        // no longer existed, and validate stopped with "kernel image ... does not exist".
+        var folder = Directory.CreateDirectory(Path.Combine(_dir, "built", "k1")).FullName;
+        var elsewhere = Path.Combine(_dir, "gone", "k1");
+        var record = new BuiltKernel("k1", "6.1.192+", Path.Combine(elsewhere, "bzImage"), "built linux-source-6.1", 50, false, Path.Combine(elsewhere, "build.log"));
+        File.WriteAllText(Path.Combine(folder, "build.json"), System.Text.Json.JsonSerializer.Serialize(record, Harness.Results.ResultStore.Json));
+        File.WriteAllText(Path.Combine(folder, ".harness-complete"), "");
+        Assert.Null(KernelBuilder.TryCached(folder)); // the marker alone, with no image beside it, is no build
+
+        File.WriteAllText(Path.Combine(folder, "bzImage"), "image");
+        var cached = KernelBuilder.TryCached(folder);
+        Assert.NotNull(cached);
+        Assert.Equal(Path.Combine(folder, "bzImage"), cached.BzImage);
+        Assert.Equal(Path.Combine(folder, "build.log"), cached.BuildLog);
+        Assert.Equal("6.1.192+", cached.Release);
+    }
+
+    [Fact]
     public void Git_apply_complaints_become_one_problem_per_failed_hunk()
     {
         var output = """

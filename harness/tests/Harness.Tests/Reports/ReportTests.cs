@@ -71,6 +71,32 @@ public sealed class ReportTests
     }
 
     [Fact]
+    public void What_ran_names_each_sides_kernel_by_content_each_patch_and_each_case()
+    {
+        using var fixture = new ReportFixture(ReportFixture.Validation);
+        var model = fixture.Load();
+        // Today's records carry the identity (the fixture's folder predates it): give each side one.
+        var v = model.Validation!;
+        var kernels = v.Kernels.Select((k, i) => k with
+        {
+            Identity = new Harness.Machines.KernelIdentity(new string((char)('a' + i), 64), new string('c', 64), "QEMU emulator version 7.2.19", "aio=threads,cache=unsafe", "tcg"),
+        }).ToArray();
+        var patch = new Harness.Kernels.AppliedPatch("/x/kernels/patches/direct-io-serialise-sub-block-zeroing.patch", new string('9', 64));
+        model = model with { Validation = v with { Kernels = kernels, Patches = [patch] } };
+
+        var ran = model.WhatRan();
+        Assert.Equal(["kernel (without)", "kernel (with)", "kernel (control)", "patch", "case"], ran.Select(r => r.What));
+        Assert.Equal("bzImage sha256 aaaaaaaaaaaa, config sha256 cccccccccccc, QEMU emulator version 7.2.19, disk aio=threads,cache=unsafe, tcg", ran[0].Identity);
+        Assert.StartsWith("bzImage sha256 bbbbbbbbbbbb", ran[1].Identity, StringComparison.Ordinal); // the sides differ by content
+        Assert.Equal(("direct-io-serialise-sub-block-zeroing.patch", "sha256 999999999999"), (ran[3].Name, ran[3].Identity));
+        Assert.Equal(("seed", "sha256 c92e8fc73355, seed 240"), (ran[4].Name, ran[4].Identity));
+        var md = MarkdownReport.Render(model);
+        Assert.Contains("| kernel (with) | linux-6.1-ocfs2-race+direct-io-serialise-sub-block-zeroing 6.1.192+ | bzImage sha256 bbbbbbbbbbbb,", md, StringComparison.Ordinal);
+        var html = HtmlReport.Render(model);
+        Assert.Contains("<td>patch</td><td>direct-io-serialise-sub-block-zeroing.patch</td><td>sha256 999999999999</td>", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Junit_of_a_validation_has_one_testcase_per_pair_that_passes_on_the_expected_verdict_only()
     {
         using var fixture = new ReportFixture(ReportFixture.Validation);

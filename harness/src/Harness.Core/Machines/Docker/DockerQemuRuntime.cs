@@ -91,6 +91,10 @@ public sealed class DockerQemuRuntime(DockerClient client, string image, QemuOpt
             // Not the kill token for these three calls: a create cut off mid-request can leave a
             // container we never learn the id of. They take milliseconds; a kill during them is
             // honoured by Watch, which kills at once when the token has already fired.
+            // The engine makes a missing bind source into an empty folder (as root, wherever the path
+            // points: once inside another checkout's tree); a missing input is ours to report instead.
+            if (launch.ReadOnlyFiles.Concat(launch.WritableFiles).FirstOrDefault(f => !File.Exists(f)) is { } missing)
+                throw new MachineException($"{missing} does not exist (not mounted into the container)");
             var parameters = Parameters(launch);
             id = (await client.Containers.CreateContainerAsync(parameters, CancellationToken.None)).ID;
             var attached = await client.Containers.AttachContainerAsync(id, tty: false,

@@ -3,7 +3,6 @@
 // (this sandbox has no iptables for Docker's bridge; cells need no network) and stops again,
 // gracefully, when the collection ends. It stops only what it started. The runner image is
 // built (or imported from the cached tar) once for the collection, as a user's first run would.
-using CliWrap;
 using Harness.Machines;
 using Harness.Machines.Docker;
 using Harness.Tests.Kernels;
@@ -13,9 +12,7 @@ namespace Harness.Tests.Docker;
 
 public sealed class DockerEngineFixture : IAsyncLifetime
 {
-    private readonly CancellationTokenSource _graceful = new();
-    private readonly CancellationTokenSource _forceful = new();
-    private CommandTask<CommandResult>? _dockerd;
+    private TestDockerd? _dockerd;
 
     public DockerEngine Engine { get; private set; } = null!;
 
@@ -35,25 +32,9 @@ public sealed class DockerEngineFixture : IAsyncLifetime
         catch (MachineException) when (DockerEngine.EndpointFromEnvironment() == DockerEngine.DefaultEndpoint && HostCommand.FindOnPath("dockerd") is not null)
         {
             // --pidfile of our own: a stale /var/run/docker.pid of another engine is not ours to touch.
-            _dockerd = CliWrap.Cli.Wrap("dockerd")
-                .WithArguments(["--iptables=false", "--bridge=none", "--pidfile", Path.Combine(Path.GetTempPath(), "harness-test-dockerd.pid")])
-                .WithStandardOutputPipe(PipeTarget.ToFile(Log + ".out"))
-                .WithStandardErrorPipe(PipeTarget.ToFile(Log))
-                .WithValidation(CommandResultValidation.None)
-                .ExecuteAsync(_forceful.Token, _graceful.Token);
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (true)
-            {
-                try
-                {
-                    Engine = await DockerEngine.ConnectAsync(null, CancellationToken.None);
-                    break;
-                }
-                catch (MachineException) when (clock.Elapsed < TimeSpan.FromSeconds(60) && !_dockerd.Task.IsCompleted)
-                {
-                    await Task.Delay(250);
-                }
-            }
+            (_dockerd, Engine) = await TestDockerd.StartAsync("dockerd",
+                ["--iptables=false", "--bridge=none", "--pidfile", Path.Combine(Path.GetTempPath(), "harness-test-dockerd.pid")],
+                Log, () => DockerEngine.ConnectAsync(null, CancellationToken.None), "the test engine");
         }
         var recipe = await RunnerImage.ResolveAsync(CancellationToken.None);
         Image = await new RunnerImage(DebianKernelFixture.CacheRoot, TextWriter.Null).EnsureAsync(Engine.Client, recipe, rebuild: false, CancellationToken.None);
@@ -62,12 +43,7 @@ public sealed class DockerEngineFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Engine?.Dispose();
-        if (_dockerd is null) return;
-        // SIGINT: dockerd stops its containers and containerd and removes its socket.
-        await _graceful.CancelAsync();
-        _forceful.CancelAfter(TimeSpan.FromSeconds(30));
-        try { await _dockerd; }
-        catch (OperationCanceledException) { /* stopped */ }
+        if (_dockerd is not null) await _dockerd.StopAsync();
     }
 }
 

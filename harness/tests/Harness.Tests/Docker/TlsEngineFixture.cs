@@ -26,9 +26,7 @@ public sealed class TlsEngineFixture : IAsyncLifetime
     /// <summary>The same engine on an address its certificate does not name.</summary>
     public const string WrongNameEndpoint = "tcp://127.0.0.2:23760";
 
-    private readonly CancellationTokenSource _graceful = new();
-    private readonly CancellationTokenSource _forceful = new();
-    private CommandTask<CommandResult>? _dockerd;
+    private TestDockerd? _dockerd;
 
     /// <summary>The temp folder holding every certificate folder below.</summary>
     public string Root { get; } = Directory.CreateTempSubdirectory("harness-tls-").FullName;
@@ -64,33 +62,13 @@ public sealed class TlsEngineFixture : IAsyncLifetime
         await StopStaleAsync();
         Directory.CreateDirectory(ExecRoot);
         var server = Path.Combine(Root, "server");
-        _dockerd = CliWrap.Cli.Wrap("dockerd")
-            .WithArguments([
+        (_dockerd, Engine) = await TestDockerd.StartAsync("dockerd",
+            [
                 "--iptables=false", "--bridge=none", "--data-root", DataRoot, "--exec-root", ExecRoot, "--pidfile", PidFile,
                 "-H", $"unix://{Socket}", "-H", Endpoint, "-H", WrongNameEndpoint,
                 "--tlsverify", "--tlscacert", Path.Combine(server, "ca.pem"), "--tlscert", Path.Combine(server, "cert.pem"), "--tlskey", Path.Combine(server, "key.pem"),
-            ])
-            .WithStandardOutputPipe(PipeTarget.ToFile(Log + ".out"))
-            .WithStandardErrorPipe(PipeTarget.ToFile(Log))
-            .WithValidation(CommandResultValidation.None)
-            .ExecuteAsync(_forceful.Token, _graceful.Token);
-        var started = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                Engine = await DockerEngine.ConnectToAsync(Connection(Client), CancellationToken.None);
-                break;
-            }
-            catch (MachineException e) when (started.Elapsed < TimeSpan.FromSeconds(60) && !_dockerd.Task.IsCompleted && e.Message.Contains("no Docker engine answers", StringComparison.Ordinal))
-            {
-                await Task.Delay(250);
-            }
-            catch (MachineException e)
-            {
-                throw new InvalidOperationException($"the private TLS engine did not come up: {e.Message}\n{Tail(Log)}", e);
-            }
-        }
+            ],
+            Log, () => DockerEngine.ConnectToAsync(Connection(Client), CancellationToken.None), "the private TLS engine");
         var recipe = await RunnerImage.ResolveAsync(CancellationToken.None);
         Image = await new RunnerImage(DebianKernelFixture.CacheRoot, TextWriter.Null).EnsureAsync(Engine.Client, recipe, rebuild: false, CancellationToken.None);
         SetupSeconds = clock.Elapsed.TotalSeconds;
@@ -99,14 +77,7 @@ public sealed class TlsEngineFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         Engine?.Dispose();
-        if (_dockerd is not null)
-        {
-            // SIGINT: dockerd stops its containers and its containerd and removes its sockets.
-            await _graceful.CancelAsync();
-            _forceful.CancelAfter(TimeSpan.FromSeconds(30));
-            try { await _dockerd; }
-            catch (OperationCanceledException) { /* stopped */ }
-        }
+        if (_dockerd is not null) await _dockerd.StopAsync();
         // Its data root is this fixture's alone; never removed while something is still mounted in it.
         if (!File.ReadAllText("/proc/self/mountinfo").Contains(DataRoot, StringComparison.Ordinal))
         {
@@ -171,7 +142,6 @@ public sealed class TlsEngineFixture : IAsyncLifetime
         if (result.ExitCode != 0) throw new InvalidOperationException($"openssl {string.Join(' ', args)}: exit {result.ExitCode}: {result.StandardError}");
     }
 
-    private static string Tail(string path) => File.Exists(path) ? string.Join('\n', File.ReadAllLines(path).TakeLast(15)) : "";
 }
 
 /// <summary>The tests of the private TLS engine share it and run one after another.</summary>

@@ -11,6 +11,7 @@ using CliWrap;
 using Docker.DotNet.Models;
 using Harness.Machines;
 using Harness.Machines.Docker;
+using Harness.Tests.Docker;
 using Harness.Tests.Kernels;
 using Xunit;
 
@@ -73,9 +74,7 @@ public sealed class TwoNodeSwarmFixture : IAsyncLifetime
 
     private sealed class Node(string name)
     {
-        private readonly CancellationTokenSource _graceful = new();
-        private readonly CancellationTokenSource _forceful = new();
-        private CommandTask<CommandResult>? _dockerd;
+        private TestDockerd? _dockerd;
 
         public DockerEngine? Engine { get; private set; }
 
@@ -91,41 +90,17 @@ public sealed class TwoNodeSwarmFixture : IAsyncLifetime
             await StopStaleAsync();
             Wipe();
             // unshare -u without --fork execs: the pid CliWrap signals is dockerd's.
-            _dockerd = CliWrap.Cli.Wrap("unshare")
-                .WithArguments(["--uts", "sh", "-c", $"hostname harness-test-{name} && exec dockerd --iptables=false --bridge=none " +
-                    $"--data-root {DataRoot} --exec-root {ExecRoot} --pidfile {PidFile} -H {Socket(name)}"])
-                .WithStandardOutputPipe(PipeTarget.ToFile(Log + ".out"))
-                .WithStandardErrorPipe(PipeTarget.ToFile(Log))
-                .WithValidation(CommandResultValidation.None)
-                .ExecuteAsync(_forceful.Token, _graceful.Token);
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            while (true)
-            {
-                try
-                {
-                    Engine = await DockerEngine.ConnectAsync(Socket(name), CancellationToken.None);
-                    return;
-                }
-                catch (MachineException) when (clock.Elapsed < TimeSpan.FromSeconds(60) && !_dockerd.Task.IsCompleted)
-                {
-                    await Task.Delay(250);
-                }
-                catch (MachineException e)
-                {
-                    throw new InvalidOperationException($"dockerd for node {name} did not start: {e.Message}\n{(File.Exists(Log) ? File.ReadAllText(Log) : "")}", e);
-                }
-            }
+            (_dockerd, Engine) = await TestDockerd.StartAsync("unshare",
+                ["--uts", "sh", "-c", $"hostname harness-test-{name} && exec dockerd --iptables=false --bridge=none " +
+                    $"--data-root {DataRoot} --exec-root {ExecRoot} --pidfile {PidFile} -H {Socket(name)}"],
+                Log, () => DockerEngine.ConnectAsync(Socket(name), CancellationToken.None), $"dockerd for node {name}");
         }
 
         public async Task StopAsync()
         {
             Engine?.Dispose();
             if (_dockerd is null) return;
-            // SIGINT: dockerd stops its containers and containerd and removes its socket.
-            await _graceful.CancelAsync();
-            _forceful.CancelAfter(TimeSpan.FromSeconds(30));
-            try { await _dockerd; }
-            catch (OperationCanceledException) { /* stopped */ }
+            await _dockerd.StopAsync();
             Wipe();
         }
 

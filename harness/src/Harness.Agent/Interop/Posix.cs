@@ -1,5 +1,5 @@
 // libc file calls the agent needs beyond what .NET offers: open(2) with O_DIRECT, fallocate,
-// ftruncate, fsync, pread/pwrite into aligned buffers, fstat, unlink, sync(2). x86_64 Linux only.
+// ftruncate, fsync, pread/pwrite into aligned buffers, fstat, unlink, sync(2), syncfs(2). x86_64 Linux only.
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Harness.Workload;
@@ -180,6 +180,13 @@ public static unsafe partial class Posix
     /// <summary>sync(2): flushes every filesystem and commits their journals.</summary>
     public static void Sync() => sync();
 
+    /// <summary>syncfs(2) on the filesystem holding <paramref name="directory"/>: flushes it and commits its journal, and no other.</summary>
+    public static void SyncFilesystem(string directory)
+    {
+        using var handle = Open(directory, OpenFlags.ReadOnly | OpenFlags.Directory | OpenFlags.CloseOnExec);
+        if (syncfs(handle) < 0) throw NativeErrorException.FromLastError("syncfs", directory);
+    }
+
     private static string Describe(OpenFlags flags)
     {
         var parts = new List<string> { flags.HasFlag(OpenFlags.ReadWrite) ? "O_RDWR" : "O_RDONLY" };
@@ -219,4 +226,7 @@ public static unsafe partial class Posix
 
     [LibraryImport(LibC)]
     private static partial void sync();
+
+    [LibraryImport(LibC, SetLastError = true)]
+    private static partial int syncfs(SafeFileHandle fd);
 }

@@ -288,16 +288,20 @@ public static class FioCase
         ulong Fail(FioOption o, string message) { Problem(o, message); return 0; }
 
         // fio's Linux default is fallocate=native: the file's blocks become unwritten extents.
+        // none lays nothing out (fio 3.33 neither ftruncates nor allocates a new file: every
+        // write at or past EOF extends it, the kernel's extending path); truncate ftruncates to
+        // the final size first, so the writes fill holes below EOF (generic/240's setup).
         var preparation = "unwritten";
         if (job.Effective("fallocate") is { } fa)
         {
             preparation = fa.Value switch
             {
-                "none" or "0" => "sparse",
+                "truncate" => "sparse",
+                "none" or "0" => "extending",
                 "native" or "posix" or "1" => "unwritten",
                 _ => "",
             };
-            if (preparation == "") Problem(fa, $"fallocate={fa.Value} is not supported: use none (holes, generic/240's setup) or native/posix (unwritten extents)");
+            if (preparation == "") Problem(fa, $"fallocate={fa.Value} is not supported: use truncate (holes below EOF, generic/240's setup), none (an empty file every write extends) or native/posix (unwritten extents)");
         }
 
         if (size is { } sz && bs > 0 && sz % bs != 0 && job.Effective("size") is { } so)

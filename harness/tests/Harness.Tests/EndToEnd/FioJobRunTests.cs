@@ -29,7 +29,7 @@ public sealed class FioJobRunTests : IDisposable
             [global]
             ioengine=libaio
             direct=1
-            fallocate=none
+            fallocate=truncate
             [small-{rw}]
             rw={rw}
             bs=4k

@@ -50,6 +50,21 @@ public sealed class LiveAfterUnmountTests : IDisposable
     }
 
     [Fact]
+    public async Task A_mount_already_gone_when_the_unmount_comes_is_unmounted_not_an_error()
+    {
+        // Seen once in CI: a budget cut mid-teardown left the mount gone and umount(8) saying
+        // "not mounted"; the cell became ERROR on `umount -l` instead of an interrupted cell.
+        var (mount, point) = await MountedExt4Async();
+        await HostCommand.RunAsync("umount", [point], CancellationToken.None);  // gone behind the mount's back
+
+        var clock = Stopwatch.StartNew();
+        await mount.UnmountAsync(CancellationToken.None);  // no exception: "not mounted" is the goal
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed.TotalSeconds:F1} s of retries");
+        Assert.True(await mount.WaitReleasedAsync(TimeSpan.FromSeconds(30), CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_plain_unmount_is_released_at_once()
     {
         var (mount, _) = await MountedExt4Async();

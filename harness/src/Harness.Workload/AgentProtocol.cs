@@ -56,6 +56,13 @@ public sealed record AgentReport(
 
     /// <summary>One record per op the agent issued (case schema 2), in op order; empty on old agents and schema-1 cases.</summary>
     public IReadOnlyList<OpRecord> Ops { get; init; } = [];
+
+    /// <summary>
+    /// The errno of the target's fsync after the workload when it failed (0: it succeeded or did not
+    /// run). A failed fsync says the writes are not known to be durable: the judge makes it an
+    /// io-error finding, and the read-backs still run so the record shows what the file holds.
+    /// </summary>
+    public int FsyncErrno { get; init; }
 }
 
 /// <summary>

@@ -67,6 +67,8 @@ public static class IterationJudge
         var (ioFinding, outOfSpace) = JudgeWrites(plan, write);
         if (ioFinding is not null)
             passes.Add(new PassResult(WorkloadPass, 0, 1, new Dictionary<string, int> { [ClassWord(FindingClass.IoError)] = 1 }, [Capped(ioFinding)]));
+        if (FsyncFinding(plan, write) is { } fsyncFinding)
+            passes.Add(new PassResult(FsyncPass, 0, 1, new Dictionary<string, int> { [ClassWord(FindingClass.IoError)] = 1 }, [fsyncFinding]));
         var completed = write.Passes.Concat(raw.Readback?.Passes ?? []).ToList();
         foreach (var pass in completed)
         {
@@ -96,6 +98,23 @@ public static class IterationJudge
         var outcome = passes.Any(p => p.FindingCount > 0) ? Outcome.Fail : problem is not null ? Outcome.Error : Outcome.Pass;
         return new IterationResult(cellId, raw.Iteration, outcome, problem, write.Kernel, write.CpuCount,
             write.Ios.Count, ioErrors, write.WorkloadSeconds, iops, passes);
+    }
+
+    /// <summary>The pass name of a failed fsync's finding (beside <see cref="WorkloadPass"/>'s failed writes).</summary>
+    public const string FsyncPass = "fsync";
+
+    /// <summary>
+    /// The target's fsync after the workload failed: the writes are not known to be durable, whatever
+    /// the read-back shows. One io-error finding over the whole file, naming the errno.
+    /// </summary>
+    internal static Finding? FsyncFinding(WorkloadPlan plan, AgentReport write)
+    {
+        if (write.FsyncErrno == 0) return null;
+        var fsBlock = Math.Max(plan.Spec.FsBlockSize, SectorFormat.SectorSize);
+        var length = Math.Max(plan.Spec.FileSize, SectorFormat.SectorSize);
+        return new Finding(FindingClass.IoError, 0, length / SectorFormat.SectorSize, 0, (length - 1) / fsBlock, [],
+            "fsync of the target after the workload succeeds",
+            string.Create(CultureInfo.InvariantCulture, $"fsync failed: {LinuxErrno.Name(write.FsyncErrno)}"));
     }
 
     /// <summary>

@@ -59,6 +59,29 @@ public sealed class IterationJudgeTests
     }
 
     [Fact]
+    public void A_failed_fsync_after_clean_writes_is_FAIL_io_error_even_when_every_sector_reads_back_right()
+    {
+        // Seen under the io-error fault on a loaded host: ext4 answered the agent's fsync with EIO
+        // (failed metadata writeback). The data may look right in the read-back and still not be durable.
+        var raw = Raw(Clean, new SyntheticDisk(Plan).LandAll());
+        raw = raw with { Write = raw.Write! with { FsyncErrno = LinuxErrno.EIO } };
+
+        var result = IterationJudge.Judge("c", Case(), raw);
+
+        Assert.Equal(Outcome.Fail, result.Outcome);
+        Assert.Null(result.Error);
+        Assert.Equal((32, 0), (result.IoCount, result.IoErrors));
+        var fsync = Assert.Single(result.Passes, p => p.Pass == IterationJudge.FsyncPass);
+        var finding = Assert.Single(fsync.Findings);
+        Assert.Equal(FindingClass.IoError, finding.Class);
+        Assert.Equal("fsync failed: EIO", finding.Observed);
+        // The read-backs were still judged, and clean.
+        Assert.All(result.Passes.Where(p => p.Pass != IterationJudge.FsyncPass), p => Assert.Equal((Plan.Spec.FileSize / 512, 0), (p.SectorsChecked, p.FindingCount)));
+        // A successful fsync adds nothing.
+        Assert.Equal(Outcome.Pass, IterationJudge.Judge("c", Case(), Raw(Clean, new SyntheticDisk(Plan).LandAll())).Outcome);
+    }
+
+    [Fact]
     public void Mixed_failures_and_short_writes_are_named_with_errno_and_count()
     {
         var ios = Clean.WithResult(3, -LinuxErrno.EIO).WithResult(4, -LinuxErrno.EIO).WithResult(9, 1024);

@@ -50,6 +50,27 @@ public sealed class TestDockerd
         }
     }
 
+    /// <summary>
+    /// A dockerd of an earlier, killed test run on a fixture's own paths: stopped gracefully (SIGINT)
+    /// if the pid in <paramref name="pidFile"/> is still a process whose command line names
+    /// <paramref name="dataRoot"/> (so a reused pid of anything else is left alone).
+    /// </summary>
+    public static async Task StopStaleAsync(string pidFile, string dataRoot)
+    {
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid)) return;
+        var cmdline = $"/proc/{pid}/cmdline";
+        if (!File.Exists(cmdline) || !File.ReadAllText(cmdline).Contains(dataRoot, StringComparison.Ordinal)) return;
+        try
+        {
+            using var stale = System.Diagnostics.Process.GetProcessById(pid);
+            await CliWrap.Cli.Wrap("kill").WithArguments(["-INT", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+                .WithValidation(CommandResultValidation.None).ExecuteAsync();
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await stale.WaitForExitAsync(wait.Token);
+        }
+        catch (ArgumentException) { /* gone meanwhile */ }
+    }
+
     /// <summary>SIGINT, then a kill if it has not stopped within 30 s.</summary>
     public async Task StopAsync()
     {

@@ -59,7 +59,7 @@ public sealed class TlsEngineFixture : IAsyncLifetime
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await MakeCertificatesAsync();
-        await StopStaleAsync();
+        await TestDockerd.StopStaleAsync(PidFile, DataRoot);  // a killed test run's engine would hold the port
         Directory.CreateDirectory(ExecRoot);
         var server = Path.Combine(Root, "server");
         (_dockerd, Engine) = await TestDockerd.StartAsync("dockerd",
@@ -85,18 +85,6 @@ public sealed class TlsEngineFixture : IAsyncLifetime
             if (Directory.Exists(ExecRoot)) Directory.Delete(ExecRoot, recursive: true);
         }
         Directory.Delete(Root, recursive: true);
-    }
-
-    /// <summary>An engine of an earlier, killed test run holds the port: stop it (it is this fixture's by its pidfile and data root).</summary>
-    private static async Task StopStaleAsync()
-    {
-        if (!File.Exists(PidFile) || !int.TryParse(File.ReadAllText(PidFile).Trim(), out var pid)) return;
-        var cmdline = $"/proc/{pid}/cmdline";
-        if (!File.Exists(cmdline) || !File.ReadAllText(cmdline).Contains(DataRoot, StringComparison.Ordinal)) return;
-        using var stale = System.Diagnostics.Process.GetProcessById(pid);
-        await CliWrap.Cli.Wrap("kill").WithArguments(["-INT", pid.ToString()]).WithValidation(CommandResultValidation.None).ExecuteAsync();
-        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await stale.WaitForExitAsync(wait.Token);
     }
 
     private async Task MakeCertificatesAsync()

@@ -87,7 +87,7 @@ public sealed class TwoNodeSwarmFixture : IAsyncLifetime
 
         public async Task StartAsync()
         {
-            await StopStaleAsync();
+            await TestDockerd.StopStaleAsync(PidFile, DataRoot);  // a pair left by a killed test run
             Wipe();
             // unshare -u without --fork execs: the pid CliWrap signals is dockerd's.
             (_dockerd, Engine) = await TestDockerd.StartAsync("unshare",
@@ -102,21 +102,6 @@ public sealed class TwoNodeSwarmFixture : IAsyncLifetime
             if (_dockerd is null) return;
             await _dockerd.StopAsync();
             Wipe();
-        }
-
-        /// <summary>An engine of a killed test run on these paths (they are this fixture's alone): stopped, as dockerd wants, with SIGTERM.</summary>
-        private async Task StopStaleAsync()
-        {
-            if (!File.Exists(PidFile) || !int.TryParse(File.ReadAllText(PidFile).Trim(), out var pid)) return;
-            try
-            {
-                using var process = System.Diagnostics.Process.GetProcessById(pid);
-                if (!process.ProcessName.Contains("dockerd", StringComparison.Ordinal)) return;
-                await CliWrap.Cli.Wrap("kill").WithArguments(["-TERM", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]).WithValidation(CommandResultValidation.None).ExecuteAsync();
-                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-                await process.WaitForExitAsync(wait.Token);
-            }
-            catch (ArgumentException) { /* not running */ }
         }
 
         private void Wipe()
